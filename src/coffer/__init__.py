@@ -1,0 +1,1 @@
+"""Coffer: a self-hostable multi-tenant money platform."""

@@ -1,0 +1,26 @@
+"""The FastAPI application served under /api."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from fastapi import FastAPI
+
+from coffer.api import errors
+from coffer.api.limits import BodySizeLimitMiddleware
+from coffer.api.routers import accounts, audit, auth, me, organizations, tokens, transactions
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Coffer API",
+        version="1",
+        description="Accounts, transactions and organizations of Coffer. Amounts are decimal strings.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    errors.install(app)
+    for module in (auth, me, tokens, organizations, accounts, transactions, audit):
+        app.include_router(module.router, prefix="/api/v1")
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,3 @@
+from coffer.api.routing import CofferRouter
+
+router = CofferRouter(tags=["tokens"])
