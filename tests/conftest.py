@@ -39,3 +39,31 @@ def alice(transactional_db):
 @pytest.fixture
 def bob(transactional_db):
     return factories.user("bob@example.test", name="Bob")
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """A real uvicorn serving coffer.asgi in a background thread of this process (so it
+    uses the test database), on a free port of 127.0.0.1."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from coffer.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

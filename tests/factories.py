@@ -38,3 +38,15 @@ def account(tenant: Tenant, *, name: str | None = None, currency: str = "EUR", o
 def auth_headers(person: User) -> dict[str, str]:
     token, _ = jwt.access_token_issue(user_id=person.pk)
     return {"Authorization": f"Bearer {token}"}
+
+
+def transaction(account: Account, *, amount: str = "1.00", booked_on=None, actor: User | None = None, **fields):
+    """A transaction written through the ledger service, so the account balance follows."""
+    import datetime as dt
+
+    from coffer.ledger import services as ledger_services
+
+    return ledger_services.transaction_create(
+        tenant=account.tenant, actor=actor, account_id=account.pk, amount=amount,
+        booked_on=booked_on or dt.date(2024, 1, 15), **fields,
+    )

@@ -44,6 +44,10 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
 
 class Transaction(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -78,3 +82,8 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booked_on} {self.amount} {self.description[:40]}"
+
+    @property
+    def currency(self) -> str:
+        """The account's currency; callers select_related("account")."""
+        return self.account.currency
