@@ -12,14 +12,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Coffer needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: install
 	$(BIN)/coffer migrate --noinput
-	$(BIN)/coffer seed_demo
+	$(BIN)/coffer seed_demo --url http://$(HOST):$(PORT)/
 	$(BIN)/coffer serve --host $(HOST) --port $(PORT)
 
 test: install
@@ -29,12 +29,12 @@ bench: install
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(BIN)/python "$$script"; done
 
 docs: install
-	$(BIN)/coffer api_docs > docs/api.md
+	$(BIN)/coffer api_docs --output docs/api.md
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml.
-lock:
-	$(PYTHON) -m pip install --quiet uv
-	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3*
