@@ -13,6 +13,7 @@ from fastapi import Depends, Path, Request
 
 from coffer import errors
 from coffer.api import jwt
+from coffer.api import services as api_services
 from coffer.api.db import db_bound
 from coffer.api.models import ApiToken
 from coffer.secrets import secret_hash
@@ -20,7 +21,6 @@ from coffer.tenancy import roles
 from coffer.tenancy import selectors as tenancy_selectors
 from coffer.tenancy.models import Tenant, User
 
-API_TOKEN_PREFIX = "cof"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _principal_from_api_token(raw: str) -> Principal:
 @db_bound
 def current_principal(request: Request) -> Principal:
     raw = _bearer(request)
-    if raw.startswith(API_TOKEN_PREFIX + "_"):
+    if raw.startswith(api_services.API_TOKEN_PREFIX + "_"):
         return _principal_from_api_token(raw)
     user = User.objects.filter(pk=jwt.access_token_user_id(raw), is_active=True).first()
     if user is None:

@@ -24,7 +24,7 @@ from coffer.secrets import secret_hash, secret_new
 from coffer.tenancy import selectors as tenancy_selectors
 from coffer.tenancy.models import User
 
-API_TOKEN_PREFIX = "cof"  # must match coffer.api.deps, which tells tokens from JWTs by it
+API_TOKEN_PREFIX = "cof"  # coffer.api.deps tells personal access tokens from JWTs by it
 REFRESH_TOKEN_PREFIX = "cofr"
 DISPLAY_PREFIX_LENGTH = 12
 INVALID_REFRESH = "The refresh token is not valid; sign in again"
