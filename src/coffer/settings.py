@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "coffer.tenancy",
     "coffer.ledger",
     "coffer.audit",
+    "coffer.imports",
     "coffer.api",
     "coffer.web",
     "coffer.ops",
@@ -192,7 +193,25 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+# --- imports and jobs -----------------------------------------------------
+# Empty broker: import jobs run in a thread pool inside the serving process (nothing to install).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True  # a killed worker's job is redelivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", 2)  # embedded runner threads
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000)
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 256)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 32_767)
+IMPORT_MAX_DECOMPRESSED_BYTES = env_int("IMPORT_MAX_DECOMPRESSED_BYTES", 1024 * 1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100)
 
 # --- security headers -----------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -64,6 +64,10 @@ class Transaction(models.Model):
     # unique per account so a re-import or retried commit adds nothing.
     fingerprint = models.CharField(max_length=64, null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # The import that added this row (undo deletes exactly these); null for rows entered by hand.
+    import_batch = models.ForeignKey(
+        "imports.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +82,7 @@ class Transaction(models.Model):
             models.Index(fields=["tenant", "booked_on", "id"], name="txn_tenant_date"),
             models.Index(fields=["tenant", "account", "booked_on", "id"], name="txn_tenant_account_date"),
             models.Index(fields=["tenant", "amount", "id"], name="txn_tenant_amount"),
+            models.Index(fields=["tenant", "import_batch"], name="txn_tenant_import_batch"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,404 @@
+"""Reading an uploaded file into the staging table, chunk by chunk, then finding duplicates in SQL.
+
+The pure half (sniffing, reading, mapping detection, parsing, rules) lives in the reader
+modules; this module only drives it and writes what it yields: `run(batch_id=...)` is the
+whole background job. It is idempotent: a run deletes the batch's staged rows and starts
+over, and a batch already in review (or later) is left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from coffer import money
+from coffer.ids import new_id
+from coffer.imports.models import ImportBatch, MappingPreset, StagedRow
+
+logger = logging.getLogger(__name__)
+
+Status = ImportBatch.Status
+RUNNABLE = {Status.QUEUED, Status.READING, Status.VALIDATING}
+
+_AMOUNT_LIMIT = Decimal(10) ** (money.AMOUNT_MAX_DIGITS - money.AMOUNT_DECIMAL_PLACES)
+_SPACES = re.compile(r"\s+")
+
+# Columns written per staged row, in COPY order.
+COLUMNS = [
+    "tenant_id", "batch_id", "row_number", "transaction_id", "booked_on", "value_on", "amount", "balance",
+    "description", "counterparty", "reference", "currency", "category", "raw", "issues", "issue_codes",
+    "has_error", "has_warning", "fingerprint_base", "occurrence", "fingerprint", "content_hash",
+    "is_duplicate", "duplicate_of_row", "duplicate_of_transaction", "excluded", "import_anyway",
+    "accepted_warnings", "edited",
+]
+
+
+def file_path(batch: ImportBatch) -> Path:
+    return Path(settings.MEDIA_ROOT) / batch.file_path
+
+
+# --- the reader modules (pure; owned by the reader half) -------------------
+# Everything this module needs from sniff/readers/mapping/parsing/rules goes through
+# these four functions, so a change in that contract is a change here only.
+
+
+@dataclasses.dataclass
+class Opened:
+    workbook: Any
+    format: str
+    sheet: str | None
+    sheets: list[dict[str, Any]]
+    detection: Any | None  # Detection(header_row, mapping, confidence, signature)
+
+
+def read_errors() -> tuple[type[Exception], ...]:
+    from coffer.imports import readers
+
+    return (readers.UnreadableFile, readers.LimitExceeded)
+
+
+def import_limits() -> Any:
+    from coffer.imports import readers
+
+    return readers.ImportLimits.from_settings()
+
+
+def open_file(path: Path, *, limits: Any, sheet: str | None) -> Opened:
+    from coffer.imports import mapping as mapping_detection
+    from coffer.imports import readers
+
+    workbook = readers.open_workbook(path, limits=limits)
+    sheets = [{"name": info.name, "rows": info.rows, "columns": info.columns} for info in workbook.sheets]
+    if sheet is not None and sheet not in {info["name"] for info in sheets}:
+        names = ", ".join(repr(info["name"]) for info in sheets)
+        raise readers.UnreadableFile(f"The file has no sheet named {sheet!r}; its sheets are {names}")
+    chosen = sheet if sheet is not None else readers.choose_sheet(workbook)
+    detection = mapping_detection.detect(workbook, chosen)
+    return Opened(workbook=workbook, format=workbook.format, sheet=chosen, sheets=sheets, detection=detection)
+
+
+def parse_rows(opened: Opened, *, header_row: int | None, mapping: dict[str, int], limits: Any) -> Iterator[Any]:
+    """ParsedRow after ParsedRow, sequence rules applied, in statement order."""
+    from coffer.imports import parsing, rules
+
+    rows = parsing.parse_rows(opened.workbook, opened.sheet, header_row=header_row, mapping=mapping)
+    return rules.apply(rows)
+
+
+def reparse_row(batch: ImportBatch, *, row_number: int, cells: list[str]) -> Any:
+    """One edited row parsed again with the batch's mapping (per-row issues; no sequence rules)."""
+    from coffer.imports import parsing
+
+    return parsing.parse_row(row_number, cells, mapping=batch.mapping)
+
+
+# --- the job ---------------------------------------------------------------
+
+
+def run(*, batch_id: uuid.UUID | str) -> None:
+    """Read, validate and stage the batch's file; leave it in review (or failed, with a message)."""
+    batch = _claim(batch_id)
+    if batch is None:
+        return
+    try:
+        _stage(batch)
+    except Exception as exc:
+        if _is_read_error(exc):
+            _fail(batch, str(exc))
+            return
+        logger.exception("import %s failed", batch.pk)
+        _fail(batch, "The file could not be imported because of an internal error; it has been logged.")
+        raise
+
+
+def _is_read_error(exc: Exception) -> bool:
+    try:
+        return isinstance(exc, read_errors())
+    except ImportError:
+        return False
+
+
+def _claim(batch_id: uuid.UUID | str) -> ImportBatch | None:
+    """Lock the batch, refuse to re-run finished ones, clear what an earlier attempt left."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.status not in RUNNABLE:
+            return None
+        StagedRow.objects.filter(tenant_id=batch.tenant_id, batch=batch).delete()
+        batch.status = Status.READING
+        batch.attempts += 1
+        batch.error = ""
+        batch.started_at = timezone.now()
+        batch.finished_at = None
+        for counter in ("rows_read", "rows_validated", "rows_written", "rows_total", "rows_valid",
+                        "rows_with_errors", "rows_duplicate", "rows_committed"):
+            setattr(batch, counter, 0)
+        batch.save()
+    return batch
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    with transaction.atomic():
+        StagedRow.objects.filter(tenant_id=batch.tenant_id, batch=batch).delete()
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=Status.FAILED, error=message[:2000], finished_at=timezone.now(), rows_read=0,
+            rows_validated=0, rows_written=0, rows_total=0, rows_valid=0, rows_with_errors=0, rows_duplicate=0,
+            updated_at=timezone.now(),
+        )
+    batch.refresh_from_db()
+
+
+def _stage(batch: ImportBatch) -> None:
+    limits = import_limits()
+    opened = open_file(file_path(batch), limits=limits, sheet=batch.sheet or None)
+    mapping, header_row, source, confidence = _choose_mapping(batch, opened)
+    batch.format = opened.format
+    batch.sheet = opened.sheet or ""
+    batch.sheets = opened.sheets
+    batch.signature = opened.detection.signature if opened.detection else batch.signature
+    batch.mapping, batch.header_row, batch.mapping_source, batch.mapping_confidence = (
+        mapping, header_row, source, confidence,
+    )
+    batch.status = Status.VALIDATING
+    batch.save()
+
+    rows = parse_rows(opened, header_row=header_row, mapping=mapping, limits=limits)
+    written = 0
+    for chunk in _chunks(rows, settings.IMPORT_CHUNK_ROWS):
+        staged = [staged_values(batch, row) for row in chunk]
+        write_rows(staged)
+        written += len(staged)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            rows_read=written, rows_validated=written, rows_written=written, updated_at=timezone.now()
+        )
+    mark_duplicates(batch)
+    summarise(batch)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=Status.REVIEW, finished_at=timezone.now())
+    batch.refresh_from_db()
+
+
+def _choose_mapping(batch: ImportBatch, opened: Opened) -> tuple[dict, int | None, str, float | None]:
+    """A person's mapping wins, then the tenant's preset for this header signature, then detection."""
+    if batch.mapping_source == "user" and batch.mapping:
+        return batch.mapping, batch.header_row, "user", 1.0
+    detection = opened.detection
+    if detection is not None and detection.signature:
+        preset = MappingPreset.objects.filter(tenant_id=batch.tenant_id, signature=detection.signature).first()
+        if preset is not None:
+            return preset.mapping, preset.header_row or detection.header_row, "preset", 1.0
+    if detection is None:
+        return {}, None, "detected", 0.0
+    return dict(detection.mapping), detection.header_row, "detected", float(detection.confidence)
+
+
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- one row ---------------------------------------------------------------
+
+
+def issue_dict(issue: Any) -> dict[str, Any]:
+    if isinstance(issue, dict):
+        data = dict(issue)
+    elif dataclasses.is_dataclass(issue):
+        data = dataclasses.asdict(issue)
+    else:
+        data = dict(vars(issue))
+    severity = data.get("severity")
+    data["severity"] = getattr(severity, "value", severity)
+    value = data.get("value")
+    if value is not None and not isinstance(value, (str, int, bool)):
+        data["value"] = str(value)
+    return {key: data.get(key) for key in ("row", "column", "code", "severity", "message", "value")}
+
+
+def _text(value: Any, limit: int) -> str:
+    return ("" if value is None else str(value)).strip()[:limit]
+
+
+def normalise_description(text: str) -> str:
+    return _SPACES.sub(" ", (text or "").strip().casefold())
+
+
+def fingerprint_base(*, account_id: Any, booked_on: dt.date | None, amount: Decimal | None, description: str,
+                     reference: str) -> str | None:
+    """Identity of a transaction without its occurrence number: account, date, amount, text, reference."""
+    if booked_on is None or amount is None:
+        return None
+    key = "\x1f".join([str(account_id), booked_on.isoformat(), f"{amount:.4f}",
+                       normalise_description(description), (reference or "").strip()])
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _content_hash(values: dict[str, Any]) -> str | None:
+    if values["has_error"]:
+        return None
+    key = "\x1f".join(
+        "" if values[name] is None else str(values[name])
+        for name in ("booked_on", "value_on", "amount", "balance", "description", "counterparty", "reference",
+                     "currency", "category")
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:48]
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not amount.is_finite() or abs(amount) >= _AMOUNT_LIMIT:
+        return None
+    return amount.quantize(Decimal("0.0001"))
+
+
+def staged_values(batch: ImportBatch, row: Any, *, transaction_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The staging columns for one parsed row (occurrence, fingerprint and duplicates come later, in SQL)."""
+    issues = [issue_dict(issue) for issue in (row.issues or [])]
+    values: dict[str, Any] = {
+        "tenant_id": batch.tenant_id,
+        "batch_id": batch.pk,
+        "row_number": row.number,
+        "transaction_id": transaction_id or new_id(),
+        "booked_on": row.booked_on,
+        "value_on": row.value_on,
+        "amount": _amount(row.amount),
+        "balance": _amount(row.balance),
+        "description": _text(row.description, 500),
+        "counterparty": _text(row.counterparty, 200),
+        "reference": _text(row.reference, 200),
+        "currency": _text(row.currency, 3).upper(),
+        "category": _text(row.category, 120),
+        "raw": ["" if cell is None else str(cell) for cell in (row.raw or [])],
+        "issues": issues,
+        "issue_codes": ("," + ",".join(dict.fromkeys(i["code"] for i in issues)) + ",") if issues else "",
+        "has_error": any(i["severity"] == "error" for i in issues),
+        "has_warning": any(i["severity"] != "error" for i in issues),
+        "occurrence": 1,
+        "fingerprint": None,
+        "is_duplicate": False,
+        "duplicate_of_row": None,
+        "duplicate_of_transaction": None,
+        "excluded": False,
+        "import_anyway": False,
+        "accepted_warnings": False,
+        "edited": False,
+    }
+    if row.amount is not None and values["amount"] is None and not values["has_error"]:
+        problem = {"row": row.number, "column": None, "code": "E_AMOUNT_INVALID", "severity": "error",
+                   "message": "The amount is too large to be stored.", "value": str(row.amount)}
+        values["issues"].append(problem)
+        values["issue_codes"] = (values["issue_codes"] or ",") + "E_AMOUNT_INVALID,"
+        values["has_error"] = True
+    values["fingerprint_base"] = None if values["has_error"] else fingerprint_base(
+        account_id=batch.account_id, booked_on=values["booked_on"], amount=values["amount"],
+        description=values["description"], reference=values["reference"],
+    )
+    values["content_hash"] = _content_hash(values)
+    return values
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def write_rows(rows: list[dict[str, Any]]) -> None:
+    """Bulk-write staged rows: COPY on PostgreSQL, bulk INSERT elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_rows(rows)
+    else:
+        StagedRow.objects.bulk_create([StagedRow(**row) for row in rows], batch_size=500)
+
+
+def _copy_rows(rows: list[dict[str, Any]]) -> None:
+    table = StagedRow._meta.db_table
+    statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([
+                json.dumps(row[name]) if name in ("raw", "issues") else row[name] for name in COLUMNS
+            ])
+
+
+# --- duplicates and summary, in SQL ---------------------------------------
+
+
+def _db_uuid(value: Any) -> Any:
+    return models.UUIDField().get_db_prep_value(value, connection)
+
+
+def mark_duplicates(batch: ImportBatch) -> None:
+    """Number identical rows in statement order, flag lines repeated in the file and rows already in the account.
+
+    Identical = same account, date, amount, normalised description and reference; the n-th
+    such row gets occurrence n and the fingerprint base-n, so two genuine coffees both import
+    and a re-import of the same file meets the same fingerprints. A line that repeats an earlier
+    one in every column (running balance included) is a pasted duplicate: flagged, skipped.
+    """
+    staged = StagedRow._meta.db_table
+    ledger = "ledger_transaction"
+    batch_id, tenant_id, account_id = _db_uuid(batch.pk), _db_uuid(batch.tenant_id), _db_uuid(batch.account_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {staged} SET
+              occurrence = w.occ,
+              fingerprint = CASE WHEN {staged}.fingerprint_base IS NULL THEN NULL
+                                 ELSE {staged}.fingerprint_base || '-' || CAST(w.occ AS TEXT) END,
+              is_duplicate = CASE WHEN w.first_row < {staged}.row_number THEN TRUE ELSE FALSE END,
+              duplicate_of_row = CASE WHEN w.first_row < {staged}.row_number THEN w.first_row ELSE NULL END,
+              duplicate_of_transaction = NULL
+            FROM (
+              SELECT id,
+                     ROW_NUMBER() OVER (PARTITION BY fingerprint_base ORDER BY row_number) AS occ,
+                     CASE WHEN content_hash IS NULL THEN NULL
+                          ELSE MIN(row_number) OVER (PARTITION BY content_hash) END AS first_row
+              FROM {staged} WHERE tenant_id = %s AND batch_id = %s
+            ) AS w
+            WHERE {staged}.id = w.id
+            """,
+            [tenant_id, batch_id],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {staged} SET is_duplicate = TRUE, duplicate_of_transaction = t.id
+            FROM {ledger} AS t
+            WHERE {staged}.tenant_id = %s AND {staged}.batch_id = %s AND {staged}.fingerprint IS NOT NULL
+              AND t.tenant_id = %s AND t.account_id = %s AND t.fingerprint = {staged}.fingerprint
+              AND (t.import_batch_id IS NULL OR t.import_batch_id <> %s)
+            """,
+            [tenant_id, batch_id, tenant_id, account_id, batch_id],
+        )
+
+
+def summarise(batch: ImportBatch) -> None:
+    """Store the batch's summary counts from its staged rows."""
+    counts = StagedRow.objects.filter(tenant_id=batch.tenant_id, batch=batch).aggregate(
+        total=models.Count("id"),
+        errors=models.Count("id", filter=models.Q(has_error=True)),
+        duplicates=models.Count("id", filter=models.Q(is_duplicate=True)),
+    )
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        rows_total=counts["total"], rows_with_errors=counts["errors"], rows_duplicate=counts["duplicates"],
+        rows_valid=counts["total"] - counts["errors"], updated_at=timezone.now(),
+    )
