@@ -21,7 +21,8 @@ class Action(models.TextChoices):
     MANAGE_ACCOUNTS = "manage_accounts"
     MANAGE_MEMBERS = "manage_members"
     READ_AUDIT = "read_audit"
-    MANAGE_TENANT = "manage_tenant"  # rename, transfer ownership, delete
+    UPDATE_TENANT = "update_tenant"  # rename, base currency
+    MANAGE_TENANT = "manage_tenant"  # transfer ownership, delete
 
 
 MINIMUM_ROLE = {
@@ -30,6 +31,7 @@ MINIMUM_ROLE = {
     Action.MANAGE_ACCOUNTS: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.READ_AUDIT: Role.ADMIN,
+    Action.UPDATE_TENANT: Role.ADMIN,
     Action.MANAGE_TENANT: Role.OWNER,
 }
 

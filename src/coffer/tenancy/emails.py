@@ -1,0 +1,28 @@
+"""Emails about people and organizations, sent with django.core.mail (console backend in development)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import mail
+
+INVITATION_PATH = "/invitations/accept"
+
+
+def invitation_link(*, token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{INVITATION_PATH}?{urlencode({'token': token})}"
+
+
+def invitation_send(*, email: str, token: str, tenant_name: str, role: str, inviter_name: str,
+                    expires_at_text: str) -> None:
+    """The one-time link is only ever in this email; the database keeps its hash."""
+    link = invitation_link(token=token)
+    subject = f"You are invited to {tenant_name} on Coffer"
+    body = (
+        f"{inviter_name} invited you to join {tenant_name} on Coffer as {role}.\n\n"
+        f"Accept the invitation here:\n{link}\n\n"
+        f"The link works once and expires on {expires_at_text}.\n"
+        "If you did not expect this email, you can ignore it.\n"
+    )
+    mail.send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
