@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -15,9 +14,6 @@ from coffer.ledger.models import Account, Transaction
 from tests import factories
 
 SAMPLES = Path(__file__).parent / "samples"
-needs_reader = pytest.mark.skipif(
-    importlib.util.find_spec("coffer.imports.readers") is None, reason="the reader half is not in the tree yet"
-)
 
 
 @pytest.fixture
@@ -59,7 +55,6 @@ def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(tenant, setti
     assert not list((tmp_path / "imports").rglob("*.*")) if (tmp_path / "imports").exists() else True
 
 
-@needs_reader
 def test_a_corrupt_workbook_fails_with_a_clear_message_and_no_rows(tenant, tmp_path):
     broken = tmp_path / "statement.xlsx"
     broken.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 200)
@@ -73,7 +68,6 @@ def test_a_corrupt_workbook_fails_with_a_clear_message_and_no_rows(tenant, tmp_p
     assert not StagedRow.objects.exists() and not Transaction.objects.exists()
 
 
-@needs_reader
 def test_a_file_over_the_row_limit_fails_and_leaves_no_staged_rows(tenant, settings):
     settings.IMPORT_MAX_ROWS = 10
     with pytest.raises(CommandError):
@@ -84,7 +78,6 @@ def test_a_file_over_the_row_limit_fails_and_leaves_no_staged_rows(tenant, setti
     assert not StagedRow.objects.exists() and not Transaction.objects.exists()
 
 
-@needs_reader
 def test_json_output_has_the_documented_keys_and_exit_zero_with_row_errors(tenant):
     out = io.StringIO()
     call_command("import", str(SAMPLES / "samples_card_us.csv"), "--tenant", tenant.slug, "--account", "Card",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -15,9 +14,6 @@ from tests import factories
 
 SAMPLES = Path(__file__).parent / "samples"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text())
-needs_reader = pytest.mark.skipif(
-    importlib.util.find_spec("coffer.imports.readers") is None, reason="the reader half is not in the tree yet"
-)
 
 
 def run_cli(path: Path, tenant, *extra: str) -> dict:
@@ -36,7 +32,6 @@ def _issues_on(result: dict, row: int) -> list[dict]:
     return [issue for issue in result["issues"] if issue["row"] == row]
 
 
-@needs_reader
 @pytest.mark.parametrize("case", EXPECTED, ids=[case["file"] for case in EXPECTED])
 def test_sample_reaches_its_expected_outcome(case, tenant, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
@@ -70,7 +65,6 @@ def test_sample_reaches_its_expected_outcome(case, tenant, settings, tmp_path):
         assert Transaction.objects.filter(account=account).count() == first["rows_committed"] + case["rows_committed"]
 
 
-@needs_reader
 def test_the_same_file_committed_twice_adds_nothing_the_second_time(tenant, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     first = run_cli(SAMPLES / "samples_overlap_a.csv", tenant, "--commit")
@@ -81,3 +75,43 @@ def test_the_same_file_committed_twice_adds_nothing_the_second_time(tenant, sett
     assert {i["code"] for i in second["issues"]} == {"W_DUPLICATE_EXISTING"}
     account = Account.objects.get(tenant=tenant, name="Main")
     assert Transaction.objects.filter(account=account).count() == first["rows_committed"]
+
+
+def test_a_row_in_another_currency_than_the_account_is_an_error(tenant, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    path = tmp_path / "currencies.csv"
+    path.write_text("Date,Description,Amount,Currency\n2024-03-01,Coffee,-3.50,EUR\n2024-03-02,Hotel,-80.00,USD\n")
+    result = run_cli(path, tenant)
+    assert [(i["row"], i["column"], i["code"]) for i in result["issues"]] == [(3, "D", "E_CURRENCY_MISMATCH")]
+    assert (result["rows_total"], result["rows_valid"], result["rows_with_errors"]) == (2, 1, 1)
+
+
+def test_an_edited_date_is_read_in_the_order_its_column_proved(tenant, settings, tmp_path):
+    from coffer.imports import services
+    from coffer.imports.models import StagedRow
+
+    settings.MEDIA_ROOT = tmp_path
+    path = tmp_path / "us.csv"
+    # 12/31 proves month-first for the whole column.
+    path.write_text("Date,Description,Amount\n12/31/2023,Rent,-900.00\n01/02/2024,Coffee,-3.50\n"
+                    "13/13/2024,Typo,-1.00\n")
+    result = run_cli(path, tenant)
+    assert [(i["row"], i["code"]) for i in result["issues"]] == [(4, "E_DATE_INVALID")]
+    owner = tenant.memberships.get().user
+    row = services.import_row_edit(tenant=tenant, actor=owner, import_id=result["import_id"], row_number=4,
+                                   cells={"A": "03/04/2024"})
+    assert row.booked_on.isoformat() == "2024-03-04" and not row.has_error
+    assert StagedRow.objects.get(pk=row.pk).issues == []
+
+
+def test_an_edited_row_in_another_currency_gets_the_currency_error(tenant, settings, tmp_path):
+    from coffer.imports import services
+
+    settings.MEDIA_ROOT = tmp_path
+    path = tmp_path / "edit.csv"
+    path.write_text("Date,Description,Amount,Currency\n2024-03-01,Coffee,-3.50,EUR\n")
+    result = run_cli(path, tenant)
+    owner = tenant.memberships.get().user
+    row = services.import_row_edit(tenant=tenant, actor=owner, import_id=result["import_id"], row_number=2,
+                                   cells={"D": "GBP"})
+    assert row.has_error and [i["code"] for i in row.issues] == ["E_CURRENCY_MISMATCH"]

@@ -46,6 +46,7 @@ class ImportBatch(models.Model):
     mapping_confidence = models.FloatField(null=True, blank=True)
     # detected | preset | user: where the mapping came from. A user mapping is kept on re-runs.
     mapping_source = models.CharField(max_length=16, blank=True)
+    formats = models.JSONField(default=dict, blank=True)  # column formats decided from the file (date order...)
     signature = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     rows_read = models.PositiveIntegerField(default=0)

@@ -90,19 +90,22 @@ def open_file(path: Path, *, limits: Any, sheet: str | None) -> Opened:
     return Opened(workbook=workbook, format=workbook.format, sheet=chosen, sheets=sheets, detection=detection)
 
 
-def parse_rows(opened: Opened, *, header_row: int | None, mapping: dict[str, int], limits: Any) -> Iterator[Any]:
-    """ParsedRow after ParsedRow, sequence rules applied, in statement order."""
+def parse_rows(opened: Opened, *, header_row: int | None, mapping: dict[str, int],
+               account_currency: str) -> tuple[dict[str, Any], Iterator[Any]]:
+    """The column formats decided from the file, and ParsedRow after ParsedRow with the rules applied."""
     from coffer.imports import parsing, rules
 
-    rows = parsing.parse_rows(opened.workbook, opened.sheet, header_row=header_row, mapping=mapping)
-    return rules.apply(rows)
+    stream = parsing.parse_rows(opened.workbook, opened.sheet, header_row=header_row, mapping=mapping)
+    return stream.formats.as_dict(), rules.apply(stream, account_currency=account_currency)
 
 
 def reparse_row(batch: ImportBatch, *, row_number: int, cells: list[str]) -> Any:
-    """One edited row parsed again with the batch's mapping (per-row issues; no sequence rules)."""
-    from coffer.imports import parsing
+    """One edited row parsed again with the batch's mapping and column formats, so 03/04 reads as
+    the rest of its column did; per-row rules only (no balance or outlier sequence)."""
+    from coffer.imports import parsing, rules
 
-    return parsing.parse_row(row_number, cells, mapping=batch.mapping)
+    parsed = parsing.parse_row(row_number, cells, mapping=batch.mapping, formats=batch.formats or None)
+    return rules.check_row(parsed, account_currency=batch.account.currency)
 
 
 # --- the job ---------------------------------------------------------------
@@ -172,10 +175,11 @@ def _stage(batch: ImportBatch) -> None:
     batch.mapping, batch.header_row, batch.mapping_source, batch.mapping_confidence = (
         mapping, header_row, source, confidence,
     )
+    batch.formats, rows = parse_rows(opened, header_row=header_row, mapping=mapping,
+                                     account_currency=batch.account.currency)
     batch.status = Status.VALIDATING
     batch.save()
 
-    rows = parse_rows(opened, header_row=header_row, mapping=mapping, limits=limits)
     written = 0
     for chunk in _chunks(rows, settings.IMPORT_CHUNK_ROWS):
         staged = [staged_values(batch, row) for row in chunk]
