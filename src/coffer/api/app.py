@@ -7,7 +7,9 @@ from fastapi import FastAPI
 
 from coffer.api import errors
 from coffer.api.limits import BodySizeLimitMiddleware
-from coffer.api.routers import accounts, audit, auth, me, organizations, tokens, transactions
+from coffer.api.routers import (
+    accounts, audit, auth, imports, invitations, me, members, organizations, tokens, transactions,
+)
 
 
 def create_app() -> FastAPI:
@@ -20,7 +22,9 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     errors.install(app)
-    for module in (auth, me, tokens, organizations, accounts, transactions, audit):
+    for module in (auth, me, tokens, organizations, members, invitations, accounts, transactions, audit, imports):
         app.include_router(module.router, prefix="/api/v1")
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES, limit_for=imports.upload_body_limit
+    )
     return app

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Given the request scope, a larger (or smaller) limit for it, or None for the default.
+LimitFor = Callable[[Scope], "int | None"]
 
 
 class BodyTooLarge(Exception):
@@ -12,17 +16,20 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int):
+    def __init__(self, app: ASGIApp, *, max_bytes: int, limit_for: LimitFor | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        override = self.limit_for(scope) if self.limit_for is not None else None
+        max_bytes = self.max_bytes if override is None else override
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
 
         received = 0
@@ -34,7 +41,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -46,7 +53,7 @@ class BodySizeLimitMiddleware:
             if exceeded:
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await self._refuse(send)
+                    await self._refuse(send, max_bytes)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -56,15 +63,15 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
             {
                 "type": "https://coffer.local/problems/body-too-large",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"The request body is larger than the limit of {self.max_bytes} bytes",
+                "detail": f"The request body is larger than the limit of {max_bytes} bytes",
             }
         ).encode()
         await send(

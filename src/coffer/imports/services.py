@@ -249,6 +249,27 @@ def import_row_edit(
     return row
 
 
+def import_row_update(
+    *, tenant: Tenant, actor: User | None, import_id: Any, row_number: int, cells: dict[str, Any] | None = None,
+    excluded: bool | None = None, import_anyway: bool | None = None, accepted_warnings: bool | None = None,
+) -> StagedRow:
+    """One row's edit (cells and/or flags) in one transaction: `import_row_edit` then `import_rows_update`."""
+    flags = {key: value for key, value in (("excluded", excluded), ("import_anyway", import_anyway),
+                                            ("accepted_warnings", accepted_warnings)) if value is not None}
+    if not cells and not flags:
+        raise errors.ValidationError("Nothing to change", field_errors={"cells": "Give cells or a flag."})
+    with transaction.atomic():
+        batch = _locked_batch(tenant=tenant, import_id=import_id)
+        _require_review(batch)
+        if not StagedRow.objects.filter(tenant=tenant, batch=batch, row_number=row_number).exists():
+            raise errors.NotFound(f"The import has no row {row_number}")
+        if cells:
+            import_row_edit(tenant=tenant, actor=actor, import_id=batch.pk, row_number=row_number, cells=cells)
+        if flags:
+            import_rows_update(tenant=tenant, actor=actor, import_id=batch.pk, row_numbers=[row_number], **flags)
+        return StagedRow.objects.get(tenant=tenant, batch=batch, row_number=row_number)
+
+
 # --- commit and undo --------------------------------------------------------
 
 
