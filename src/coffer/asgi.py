@@ -17,6 +17,18 @@ from coffer.api.app import create_app  # noqa: E402
 api_app = create_app()
 
 
+async def _django(scope, receive, send):
+    """Django sends header names as written ("Content-Length"); Starlette's GZip looks them up in
+    lower case, so without this it adds a second Content-Length, which browsers refuse."""
+
+    async def send_lowercase(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [(name.lower(), value) for name, value in message["headers"]]}
+        await send(message)
+
+    await django_app(scope, receive, send_lowercase)
+
+
 async def _dispatch(scope, receive, send):
     if scope["type"] == "lifespan":
         await api_app(scope, receive, send)
@@ -24,7 +36,7 @@ async def _dispatch(scope, receive, send):
     if scope["type"] in {"http", "websocket"} and (scope["path"] == "/api" or scope["path"].startswith("/api/")):
         await api_app(scope, receive, send)
         return
-    await django_app(scope, receive, send)
+    await _django(scope, receive, send)
 
 
 application = GZipMiddleware(_dispatch, minimum_size=1024)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "coffer.api",
     "coffer.web",
     "coffer.ops",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "coffer.web.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "coffer.urls"
@@ -193,6 +196,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Outside production WhiteNoise serves straight from the apps' static folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- imports and jobs -----------------------------------------------------

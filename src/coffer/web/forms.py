@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin import forms as admin_forms
 from django.contrib.auth import forms as auth_forms
 
 from coffer import errors
@@ -25,3 +26,9 @@ class SignInForm(auth_forms.AuthenticationForm):
                 raise forms.ValidationError(exc.message, code="invalid_login") from None
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+
+class AdminSignInForm(SignInForm, admin_forms.AdminAuthenticationForm):
+    """The admin's login: the same throttled sign-in (SignInForm.clean), and only staff may pass
+    (AdminAuthenticationForm.confirm_login_allowed)."""
