@@ -121,7 +121,8 @@ def test_the_login_page_signs_a_person_in(client, alice):
     assert client.get(LOGIN).status_code == 200
     response = client.post(LOGIN, {"username": "Alice@Example.test", "password": factories.PASSWORD})
     assert response.status_code == 302 and response.url == "/"
-    assert client.get("/").status_code == 200
+    home = client.get("/", follow=True)
+    assert home.status_code == 200 and home.redirect_chain[-1][0] == "/t/alice/"
 
 
 @pytest.mark.parametrize("email", ["alice@example.test", "nobody@example.test"])
@@ -150,3 +151,30 @@ def test_failures_on_the_login_page_and_the_api_share_one_throttle(client, clien
     assert "Too many failed sign-ins" in page.content.decode()
     assert "_auth_user_id" not in client.session
     assert client_api.post("/api/v1/auth/token", json={"email": alice.email, "password": factories.PASSWORD}).status_code == 429
+
+
+# --- the admin's login ------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def test_the_admin_login_lets_staff_in(client, alice):
+    User.objects.filter(pk=alice.pk).update(is_staff=True, is_superuser=True)
+    response = client.post(ADMIN_LOGIN, {"username": alice.email, "password": factories.PASSWORD,
+                                         "next": "/admin/"})
+    assert response.status_code == 302 and client.get("/admin/").status_code == 200
+
+
+def test_the_admin_login_refuses_a_person_who_is_not_staff(client, alice):
+    response = client.post(ADMIN_LOGIN, {"username": alice.email, "password": factories.PASSWORD})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert "staff account" in response.content.decode()
+
+
+def test_the_admin_login_shares_the_sign_in_throttle(client, alice, settings):
+    User.objects.filter(pk=alice.pk).update(is_staff=True, is_superuser=True)
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        client.post(ADMIN_LOGIN, {"username": alice.email, "password": "wrong password"})
+    response = client.post(ADMIN_LOGIN, {"username": alice.email, "password": factories.PASSWORD})
+    assert response.status_code == 200 and "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
