@@ -45,3 +45,12 @@ def clean_amount(value: Decimal | str | int, *, field: str = "amount") -> Decima
     if abs(amount) >= _AMOUNT_LIMIT:
         raise errors.ValidationError("Amount is too large", field_errors={field: "Too large."})
     return amount.quantize(Decimal("0.0001"))
+
+
+_PLACES = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)
+
+
+def stored(total: Decimal | None) -> Decimal:
+    """A database SUM as the ledger stores money: None is zero, and exactly 4 places. SQLite
+    keeps decimal columns as floating point, so its sums come back as -7572.4500000000013."""
+    return Decimal("0").quantize(_PLACES) if total is None else total.quantize(_PLACES)

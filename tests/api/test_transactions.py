@@ -66,7 +66,8 @@ def test_a_member_records_edits_and_deletes_a_transaction_and_the_balance_follow
     assert body == {
         "id": body["id"], "account_id": str(account.pk), "booked_on": "2024-05-02", "value_on": "2024-05-03",
         "amount": "-12.50", "currency": "USD", "description": "Groceries", "counterparty": "Corner shop",
-        "reference": "R-1", "note": "weekly", "created_at": body["created_at"], "updated_at": body["updated_at"],
+        "reference": "R-1", "note": "weekly", "category_id": None, "category_source": "", "tags": [],
+        "created_at": body["created_at"], "updated_at": body["updated_at"],
     }
     assert Account.objects.get(pk=account.pk).balance == Decimal("87.5")
 
@@ -341,3 +342,211 @@ def test_a_cursor_from_another_sort_order_is_refused(client_api, team):
     response = client_api.get(url(tenant), headers=headers, params={"limit": 1, "sort": "booked_on", "cursor": cursor})
     assert response.status_code == 422
     assert "cursor" in response.json()["detail"]
+
+
+# --- categories and tags ----------------------------------------------------
+
+
+def category(tenant, name):
+    from coffer.ledger.models import Category
+
+    return Category.objects.get(tenant=tenant, name=name)
+
+
+def make_tags(team, *names):
+    from coffer.ledger import services as ledger_services
+
+    return [ledger_services.tag_create(tenant=team["tenant"], actor=team["owner"], name=name) for name in names]
+
+
+def labels(tenant) -> list[tuple]:
+    from coffer.ledger.models import TransactionTag
+
+    return [
+        *Transaction.objects.filter(tenant=tenant).order_by("pk").values_list("pk", "category_id", "category_source"),
+        *sorted(TransactionTag.objects.filter(tenant=tenant).values_list("transaction_id", "tag_id")),
+    ]
+
+
+def test_a_member_sets_a_category_and_tags_on_create_and_update(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["member"])
+    make_tags(team, "Trip", "Work")
+    account = factories.account(tenant)
+    fuel, car = category(tenant, "Fuel"), category(tenant, "Car")
+    created = client_api.post(url(tenant), headers=headers, json={
+        "account_id": str(account.pk), "booked_on": "2024-05-02", "amount": "-40",
+        "category_id": str(fuel.pk), "tags": ["work", "Trip"],
+    })
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["category_id"], body["category_source"], body["tags"]) == (str(fuel.pk), "manual", ["Trip", "Work"])
+    assert client_api.get(url(tenant, body["id"]), headers=headers).json() == body
+
+    patched = client_api.patch(url(tenant, body["id"]), headers=headers, json={"category_id": str(car.pk), "tags": ["trip"]})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["category_id"], patched.json()["tags"]) == (str(car.pk), ["Trip"])
+    entry = AuditEntry.objects.get(action="transaction.update", object_id=body["id"])
+    assert entry.changes == {"category": [str(fuel.pk), str(car.pk)], "tags": [["Trip", "Work"], ["Trip"]]}
+    assert entry.actor_id == team["member"].pk
+
+    cleared = client_api.patch(url(tenant, body["id"]), headers=headers, json={"category_id": None, "tags": []})
+    assert (cleared.json()["category_id"], cleared.json()["category_source"], cleared.json()["tags"]) == (None, "", [])
+    untouched = client_api.patch(url(tenant, body["id"]), headers=headers, json={"note": "only the note"})
+    assert (untouched.json()["category_id"], untouched.json()["tags"]) == (None, [])
+
+    tagged = factories.transaction(account, tags=["work"], category_id=fuel.pk)
+    assert client_api.delete(url(tenant, tagged.pk), headers=headers).status_code == 204
+    assert labels(tenant) == [(uuid.UUID(body["id"]), None, "")]
+
+
+def test_setting_a_category_by_hand_makes_a_rules_choice_manual(client_api, team):
+    tenant = team["tenant"]
+    fuel = category(tenant, "Fuel")
+    row = factories.transaction(factories.account(tenant))
+    Transaction.objects.filter(pk=row.pk).update(category=fuel, category_source="rule")
+    response = client_api.patch(url(tenant, row.pk), headers=factories.auth_headers(team["member"]),
+                                json={"category_id": str(fuel.pk)})
+    assert (response.json()["category_id"], response.json()["category_source"]) == (str(fuel.pk), "manual")
+
+
+def test_the_list_filters_by_category_uncategorized_and_tag(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["viewer"])
+    make_tags(team, "Trip")
+    account = factories.account(tenant)
+    fuel = factories.transaction(account, category_id=category(tenant, "Fuel").pk, tags=["trip"])
+    car = factories.transaction(account, category_id=category(tenant, "Car").pk)
+    food = factories.transaction(account, category_id=category(tenant, "Groceries").pk, tags=["trip"])
+    loose = factories.transaction(account)
+
+    def ids(**params):
+        return {t["id"] for t in walk(client_api, tenant, headers, **params)}
+
+    assert ids(category=str(category(tenant, "Transport").pk)) == {str(fuel.pk), str(car.pk)}
+    assert ids(category=str(category(tenant, "Car").pk)) == {str(car.pk)}
+    assert ids(category="uncategorized") == {str(loose.pk)}
+    assert ids(tag="TRIP") == {str(fuel.pk), str(food.pk)}
+    assert ids(tag="trip", category=str(category(tenant, "Food").pk)) == {str(food.pk)}
+    assert ids(tag="unknown") == set()
+    theirs = category(factories.organization(factories.user()), "Fuel")
+    assert ids(category=str(theirs.pk)) == set()
+
+
+@pytest.mark.parametrize("params", [{"category": "food"}, {"category": "x" * 37}, {"tag": "x" * 51}])
+def test_bad_category_and_tag_filters_are_422(client_api, team, params):
+    response = client_api.get(url(team["tenant"]), headers=factories.auth_headers(team["viewer"]), params=params)
+    assert response.status_code == 422, response.text
+    assert list(params)[0] in response.text
+
+
+def test_the_list_with_tags_and_categories_runs_a_fixed_number_of_queries(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["viewer"])
+    from coffer.ledger.models import TransactionTag
+
+    tags = make_tags(team, "a", "b", "c")
+    account = factories.account(tenant)
+    rows = Transaction.objects.bulk_create(
+        Transaction(tenant=tenant, account=account, booked_on=dt.date(2024, 1, 1 + i % 28), amount=Decimal(i),
+                    category=category(tenant, "Fuel"), category_source="manual")
+        for i in range(110)
+    )
+    TransactionTag.objects.bulk_create(
+        TransactionTag(tenant=tenant, transaction=row, tag=tag) for row in rows for tag in tags[: 1 + rows.index(row) % 3]
+    )
+    counts = []
+    for limit in (5, 100):
+        with count_queries() as queries:
+            response = client_api.get(url(tenant), headers=headers, params={"limit": limit, "tag": "a"})
+        items = response.json()["items"]
+        assert len(items) == limit
+        assert all(t["tags"][0] == "a" and t["category_source"] == "manual" for t in items)
+        assert {len(t["tags"]) for t in items} == {1, 2, 3}
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 4
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_only_members_and_above_set_categories_and_tags(client_api, team, role):
+    tenant = team["tenant"]
+    make_tags(team, "Trip")
+    row = factories.transaction(factories.account(tenant))
+    before = labels(tenant)
+    response = client_api.patch(url(tenant, row.pk), headers=factories.auth_headers(team[role]),
+                                json={"category_id": str(category(tenant, "Fuel").pk), "tags": ["trip"]})
+    if role == "member":
+        assert response.status_code == 200
+        assert labels(tenant) != before
+    else:
+        assert response.status_code == 403
+        assert labels(tenant) == before
+
+
+def test_another_tenants_category_or_tag_on_a_transaction_is_422_and_nothing_changes(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["owner"])
+    from coffer.ledger import services as ledger_services
+
+    other_owner = factories.user()
+    other = factories.organization(other_owner)
+    ledger_services.tag_create(tenant=other, actor=other_owner, name="Theirs")
+    theirs = category(other, "Fuel")
+    account = factories.account(tenant, opening_balance="10")
+    row = factories.transaction(account, amount="1")
+    before, before_balances, audit = labels(tenant), balances(tenant), AuditEntry.objects.count()
+
+    response = client_api.post(url(tenant), headers=headers, json={
+        "account_id": str(account.pk), "booked_on": "2024-01-01", "amount": "5", "category_id": str(theirs.pk),
+    })
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "category_id", "message": "No such category in this tenant.", "code": "validation_error"}
+    ]
+    response = client_api.post(url(tenant), headers=headers, json={
+        "account_id": str(account.pk), "booked_on": "2024-01-01", "amount": "5", "tags": ["theirs"],
+    })
+    assert response.status_code == 422
+    assert response.json()["detail"] == "No such tag: 'theirs'; an admin creates tags first"
+    for body in ({"category_id": str(theirs.pk), "amount": "7"}, {"tags": ["theirs"], "amount": "7"}):
+        response = client_api.patch(url(tenant, row.pk), headers=headers, json=body)
+        assert response.status_code == 422
+    assert labels(tenant) == before
+    assert balances(tenant) == before_balances
+    assert Transaction.objects.get(pk=row.pk).amount == Decimal("1")
+    assert AuditEntry.objects.count() == audit
+    assert not Transaction.objects.filter(category=theirs).exists()
+
+
+def test_an_archived_category_is_refused_for_a_new_transaction_with_409(client_api, team):
+    tenant = team["tenant"]
+    from coffer.ledger.models import Category
+
+    Category.objects.filter(tenant=tenant, name="Fuel").update(archived_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    account = factories.account(tenant)
+    response = client_api.post(url(tenant), headers=factories.auth_headers(team["member"]), json={
+        "account_id": str(account.pk), "booked_on": "2024-01-01", "amount": "5", "category_id": str(category(tenant, "Fuel").pk),
+    })
+    assert response.status_code == 409
+    assert response.json()["detail"] == "The category 'Fuel' is archived; unarchive it or choose another"
+    assert rows(tenant) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"category_id": "fuel"}, "category_id", "uuid"),
+        ({"tags": "trip"}, "tags", "list"),
+        ({"tags": [""]}, "tags.0", "at least 1"),
+        ({"tags": ["x" * 51]}, "tags.0", "at most 50"),
+        ({"tags": [f"t{i}" for i in range(21)]}, "tags", "at most 20"),
+        ({"tags": [1]}, "tags.0", "string"),
+        ({"category_source": "rule"}, "category_source", "Extra inputs"),
+    ],
+)
+def test_bad_category_and_tag_input_is_422_and_creates_nothing(client_api, team, changes, field, words):
+    tenant = team["tenant"]
+    account = factories.account(tenant)
+    body = {"account_id": str(account.pk), "booked_on": "2024-01-01", "amount": "1", **changes}
+    response = client_api.post(url(tenant), headers=factories.auth_headers(team["member"]), json=body)
+    assert response.status_code == 422, response.text
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert words.lower() in response.json()["detail"].lower()
+    assert rows(tenant) == []

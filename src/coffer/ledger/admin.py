@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from coffer.ledger.models import Account, Transaction
+from coffer.ledger.models import Account, Category, Tag, Transaction
 
 
 @admin.register(Account)
@@ -15,10 +15,10 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
-    list_display = ("booked_on", "amount", "description", "account", "tenant")
+    list_display = ("booked_on", "amount", "description", "account", "category", "tenant")
     search_fields = ("description", "counterparty", "reference")
     raw_id_fields = ("tenant", "account", "created_by")
-    list_select_related = ("account", "tenant")
+    list_select_related = ("account", "category", "tenant")
 
     def has_add_permission(self, request):
         return False  # through the services only, which keep balances and the audit trail
@@ -28,3 +28,31 @@ class TransactionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Changed through the ledger services only (limits, two-level rule, tenant-scoped deletes, audit)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(_ReadOnlyAdmin):
+    list_display = ("name", "parent", "kind", "tenant", "archived_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "tenant__slug")
+    list_select_related = ("parent", "tenant")
+
+
+@admin.register(Tag)
+class TagAdmin(_ReadOnlyAdmin):
+    list_display = ("name", "tenant", "created_at")
+    search_fields = ("name", "tenant__slug")
+    list_select_related = ("tenant",)

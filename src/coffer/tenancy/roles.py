@@ -19,6 +19,9 @@ class Action(models.TextChoices):
     READ = "read"
     WRITE_TRANSACTIONS = "write_transactions"
     MANAGE_ACCOUNTS = "manage_accounts"
+    MANAGE_CATEGORIES = "manage_categories"  # categories and tags
+    MANAGE_BUDGETS = "manage_budgets"  # budgets and exchange rates
+    MANAGE_RULES = "manage_rules"  # categorization rules
     MANAGE_MEMBERS = "manage_members"
     READ_AUDIT = "read_audit"
     UPDATE_TENANT = "update_tenant"  # rename, base currency
@@ -29,6 +32,9 @@ MINIMUM_ROLE = {
     Action.READ: Role.VIEWER,
     Action.WRITE_TRANSACTIONS: Role.MEMBER,
     Action.MANAGE_ACCOUNTS: Role.ADMIN,
+    Action.MANAGE_CATEGORIES: Role.ADMIN,
+    Action.MANAGE_BUDGETS: Role.ADMIN,
+    Action.MANAGE_RULES: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.READ_AUDIT: Role.ADMIN,
     Action.UPDATE_TENANT: Role.ADMIN,

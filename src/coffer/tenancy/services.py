@@ -13,7 +13,9 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.core import signing
+from django.core.cache import cache
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -21,6 +23,7 @@ from coffer import errors, money
 from coffer import secrets as coffer_secrets
 from coffer.audit.services import audit_record, created_changes, deleted_changes, diff, snapshot
 from coffer.ids import new_id
+from coffer.ledger import services as ledger_services
 from coffer.tenancy import emails, roles
 from coffer.tenancy.models import Invitation, Membership, Tenant, User
 from coffer.tenancy.roles import Role
@@ -56,6 +59,7 @@ def user_sign_up(*, email: str, password: str, name: str = "") -> User:
             Membership.objects.create(tenant=tenant, user=user, role=Role.OWNER)
             audit_record(tenant=tenant, actor=user, action="tenant.create", instance=tenant,
                          changes=created_changes(tenant, ["kind", "name", "slug"]))
+            ledger_services.category_tree_seed(tenant=tenant, actor=user)
     except IntegrityError:
         raise errors.Conflict("An account with this email address already exists", field_errors={"email": "Already registered."}) from None
     return user
@@ -80,6 +84,7 @@ def organization_create(*, actor: User, name: str, slug: str | None = None, base
             Membership.objects.create(tenant=tenant, user=actor, role=Role.OWNER)
             audit_record(tenant=tenant, actor=actor, action="tenant.create", instance=tenant,
                          changes=created_changes(tenant, ["kind", "name", "slug", "base_currency"]))
+            ledger_services.category_tree_seed(tenant=tenant, actor=actor)
     except IntegrityError:
         raise errors.Conflict("This slug is taken", field_errors={"slug": "Already taken."}) from None
     return tenant
@@ -87,7 +92,7 @@ def organization_create(*, actor: User, name: str, slug: str | None = None, base
 
 # --- the person -----------------------------------------------------------
 
-USER_FIELDS = ["name", "time_zone"]
+USER_FIELDS = ["name", "time_zone", "date_format", "number_format"]
 TENANT_FIELDS = ["name", "base_currency"]
 MEMBERSHIP_FIELDS = ["user", "role"]
 INVITATION_FIELDS = ["email", "role", "expires_at"]
@@ -127,14 +132,27 @@ def _clean_time_zone(value: Any) -> str:
     return value
 
 
+def _clean_choice(value: Any, *, field: str, choices: type[models.TextChoices]) -> str:
+    if value not in choices.values:
+        raise errors.ValidationError(
+            f"{value!r} is not a {field.replace('_', ' ')}", field_errors={field: f"One of: {', '.join(choices.values)}."}
+        )
+    return str(value)
+
+
 def user_update(*, user: User, changes: dict[str, Any]) -> User:
-    """The person's own name and time zone. Audited in their personal space; a no-op writes nothing."""
+    """The person's own name, time zone and display formats. Audited in their personal space; a no-op
+    writes nothing."""
     _unknown(changes, set(USER_FIELDS))
     before = snapshot(user, USER_FIELDS)
     if "name" in changes:
         user.name = _clean_name(changes["name"], required=False)
     if "time_zone" in changes:
         user.time_zone = _clean_time_zone(changes["time_zone"])
+    if "date_format" in changes:
+        user.date_format = _clean_choice(changes["date_format"], field="date_format", choices=User.DateFormat)
+    if "number_format" in changes:
+        user.number_format = _clean_choice(changes["number_format"], field="number_format", choices=User.NumberFormat)
     changed = diff(before, snapshot(user, USER_FIELDS))
     if not changed:
         return user
@@ -145,6 +163,79 @@ def user_update(*, user: User, changes: dict[str, Any]) -> User:
         ).first()
         if personal is not None:
             audit_record(tenant=personal, actor=user, action="user.update", instance=user, changes=changed)
+    return user
+
+
+def _personal_space(user: User) -> Tenant | None:
+    return Tenant.objects.filter(kind=Tenant.Kind.PERSONAL, memberships__user=user, memberships__role=Role.OWNER).first()
+
+
+def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """A new password, given the current one. Other sessions end (their auth hash no longer matches);
+    the caller keeps its own with django.contrib.auth.update_session_auth_hash."""
+    if not user.check_password(current_password or ""):
+        raise errors.ValidationError(
+            "Your current password is not correct", field_errors={"current_password": "This is not your current password."}
+        )
+    try:
+        password_validation.validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        message = " ".join(exc.messages)
+        raise errors.ValidationError(message, field_errors={"new_password": message}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        personal = _personal_space(user)
+        if personal is not None:
+            audit_record(tenant=personal, actor=user, action="user.password_change", instance=user)
+    return user
+
+
+EMAIL_CONFIRMATION_SALT = "coffer.tenancy.email-confirmation"
+EMAIL_CONFIRMATION_MAX_AGE = 3 * 24 * 3600
+EMAIL_CONFIRMATION_RESEND_SECONDS = 60
+
+
+def email_confirmation_token(*, user: User) -> str:
+    """A signed, expiring token naming the person and the address it confirms (no database row)."""
+    return signing.dumps({"user": str(user.pk), "email": user.email}, salt=EMAIL_CONFIRMATION_SALT, compress=True)
+
+
+def email_confirmation_send(*, user: User) -> None:
+    """Email the confirmation link; at most once a minute per person."""
+    if user.email_confirmed_at is not None:
+        raise errors.Conflict("Your email address is already confirmed")
+    if not cache.add(f"email-confirmation-sent:{user.pk}", 1, timeout=EMAIL_CONFIRMATION_RESEND_SECONDS):
+        raise errors.Throttled("A confirmation email was sent less than a minute ago; check your inbox",
+                               retry_after=EMAIL_CONFIRMATION_RESEND_SECONDS)
+    try:
+        emails.email_confirmation_send(email=user.email, token=email_confirmation_token(user=user),
+                                       name=user.name or user.email)
+    except OSError:  # smtplib.SMTPException is an OSError
+        cache.delete(f"email-confirmation-sent:{user.pk}")
+        logger.exception("confirmation email to user %s not sent", user.pk)
+        raise errors.Conflict("The confirmation email could not be sent right now; try again in a minute") from None
+
+
+def user_email_confirm(*, token: str) -> User:
+    """Mark the address in the token as confirmed. Confirming twice changes nothing."""
+    try:
+        payload = signing.loads(token or "", salt=EMAIL_CONFIRMATION_SALT, max_age=EMAIL_CONFIRMATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise errors.ValidationError("This confirmation link has expired; send yourself a new one") from None
+    except signing.BadSignature:
+        raise errors.NotFound("This confirmation link is not valid") from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=_uuid(payload.get("user")), is_active=True).first()
+        if user is None or user.email.lower() != str(payload.get("email", "")).lower():
+            raise errors.NotFound("This confirmation link is not valid")
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = timezone.now()
+            user.save(update_fields=["email_confirmed_at"])
+            personal = _personal_space(user)
+            if personal is not None:
+                audit_record(tenant=personal, actor=user, action="user.email_confirm", instance=user,
+                             changes={"email_confirmed_at": [None, user.email_confirmed_at]})
     return user
 
 
@@ -434,4 +525,6 @@ def invitation_accept_new(*, token: str, password: str, name: str = "") -> Membe
                 field_errors={"email": "Already registered."},
             )
         user = user_sign_up(email=invitation.email, password=password, name=name)
+        user.email_confirmed_at = timezone.now()  # the invitation link reached this address
+        user.save(update_fields=["email_confirmed_at"])
         return _join(invitation, user)

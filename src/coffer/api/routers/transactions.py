@@ -1,4 +1,9 @@
-"""Transactions of a tenant: /api/v1/tenants/{tenant}/transactions."""
+"""Transactions of a tenant: /api/v1/tenants/{tenant}/transactions.
+
+`category_id` is a category of the tenant (setting it makes `category_source` "manual");
+`tags` are tag *names* (case-insensitive, existing tags only) both ways, and a list sent
+on create or update replaces the transaction's tags.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,11 @@ def transaction_list(
     amount_min: MoneyIn | None = Query(None, description="Amount at least this (decimal string)"),
     amount_max: MoneyIn | None = Query(None, description="Amount at most this (decimal string)"),
     q: str = Query("", max_length=200, description="Text in description, counterparty or reference"),
+    category: str | None = Query(
+        None, max_length=36,
+        description="A category id (a top-level category includes its subcategories), or 'uncategorized'",
+    ),
+    tag: str | None = Query(None, max_length=50, description="Only transactions carrying this tag (name, case-insensitive)"),
     sort: schemas.TransactionSort = Query("-booked_on"),
     limit: int = Query(pagination.DEFAULT_PAGE_SIZE, ge=1, le=pagination.MAX_PAGE_SIZE),
     cursor: str | None = Query(None, max_length=2000),
@@ -41,7 +51,7 @@ def transaction_list(
     after = pagination.decode_cursor(cursor, size=3) if cursor else None
     rows, next_key = ledger_selectors.transaction_page(
         tenant=ctx.tenant, limit=limit, sort=sort, after=after, account_id=account, booked_from=booked_from,
-        booked_to=booked_to, amount_min=amount_min, amount_max=amount_max, text=q.strip(),
+        booked_to=booked_to, amount_min=amount_min, amount_max=amount_max, text=q.strip(), category=category, tag=tag,
     )
     return {"items": [_out(row) for row in rows], "next": pagination.encode_cursor(next_key) if next_key else None}
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StringConstraints, field_validator
 
 from coffer.api.schemas.common import Currency, InSchema, MoneyIn, MoneyOut, OutSchema
 
 AccountType = Literal["checking", "savings", "credit_card", "cash", "loan"]
 TransactionSort = Literal["booked_on", "-booked_on", "amount", "-amount"]
+CategorySource = Literal["", "manual", "rule", "import"]
+TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+_TAGS_DOC = "Names of the tenant's existing tags (case-insensitive); the list replaces the transaction's tags"
 
 
 class AccountIn(InSchema):
@@ -61,6 +64,8 @@ class TransactionIn(InSchema):
     counterparty: str = Field("", max_length=200)
     reference: str = Field("", max_length=200)
     note: str = Field("", max_length=10_000)
+    category_id: uuid.UUID | None = Field(None, description="A category of the tenant; null for uncategorized")
+    tags: list[TagName] = Field(default_factory=list, max_length=20, description=_TAGS_DOC)
 
 
 class TransactionPatch(InSchema):
@@ -72,6 +77,8 @@ class TransactionPatch(InSchema):
     counterparty: str = Field(None, max_length=200)
     reference: str = Field(None, max_length=200)
     note: str = Field(None, max_length=10_000)
+    category_id: uuid.UUID | None = Field(None, description="Set by hand: category_source becomes 'manual'; null uncategorizes")
+    tags: list[TagName] = Field(None, max_length=20, description=_TAGS_DOC)
 
 
 class TransactionOut(OutSchema):
@@ -85,5 +92,15 @@ class TransactionOut(OutSchema):
     counterparty: str
     reference: str
     note: str
+    category_id: uuid.UUID | None
+    category_source: CategorySource = Field(description="Who set the category: manual, rule, import, or empty")
+    tags: list[str] = Field(description="Tag names, alphabetical")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_names(cls, value: Any) -> Any:
+        if hasattr(value, "all"):  # the model's related manager (prefetched by the selectors)
+            return sorted((tag.name for tag in value.all()), key=str.casefold)
+        return value
