@@ -40,10 +40,21 @@ CSV_FILE = b"Date,Description,Amount\n2024-03-01,Coffee,-3.50\n2024-03-02,Salary
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """The job runner, replaced by a list of the batch ids it was asked to run."""
+    """The job runner, replaced by a list of the batch ids it was asked to run (reading or committing)."""
     calls: list[str] = []
     monkeypatch.setattr(jobs, "enqueue", lambda batch_id: calls.append(str(batch_id)))
+    monkeypatch.setattr(jobs, "enqueue_commit", lambda batch_id, actor_id=None: calls.append(f"commit {batch_id}"))
     return calls
+
+
+@pytest.fixture
+def commits_now(monkeypatch):
+    """The commit job, run in the request's thread as soon as the request's transaction commits
+    (the real job function; only the hand-off to a thread or a worker is skipped)."""
+    def run(batch_id, actor_id=None):
+        services.import_commit_run(batch_id=batch_id, actor_id=actor_id)
+
+    monkeypatch.setattr(jobs, "enqueue_commit", run)
 
 
 @pytest.fixture
@@ -128,18 +139,21 @@ MAPPING = {"mapping": {"date": "A", "description": "B", "amount": "C"}, "header_
 
 # name -> (arrange status, method, tail, json body, status when allowed)
 WRITES = {
-    "commit": (Status.REVIEW, "post", "/commit", None, 200),
+    "commit": (Status.REVIEW, "post", "/commit", None, 202),
     "undo": (Status.COMMITTED, "post", "/undo", None, 200),
     "mapping": (Status.REVIEW, "put", "/mapping", MAPPING, 202),
     "row": (Status.REVIEW, "patch", "/rows/2", {"excluded": True}, 200),
     "bulk": (Status.REVIEW, "post", "/rows/bulk", {"rows": [2, 5], "excluded": True}, 200),
     "preset": (Status.REVIEW, "post", "/preset", None, 201),
+    "retry": (Status.FAILED, "post", "/retry", None, 202),
 }
 
 
 def _arrange(batch, status, person):
     if status == Status.COMMITTED:
         services.import_commit(tenant=batch.tenant, actor=person, import_id=batch.pk)
+    elif status != Status.REVIEW:
+        ImportBatch.objects.filter(pk=batch.pk).update(status=status)
     return batch
 
 
@@ -384,6 +398,94 @@ def test_two_files_in_one_upload_are_refused(client_api, alice, tenant, account,
     assert nothing_stored(media)
 
 
+def _stored_files(media) -> list:
+    return sorted(path for path in media.rglob("*") if path.is_file()) if media.exists() else []
+
+
+def test_the_same_upload_with_the_same_idempotency_key_answers_with_the_first_import(
+    client_api, alice, tenant, account, enqueued, media
+):
+    key = {"Idempotency-Key": "upload-1"}
+    first = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                            data={"account_id": str(account.pk)}, headers={**factories.auth_headers(alice), **key})
+    assert first.status_code == 202, first.text
+    ImportBatch.objects.filter(pk=first.json()["id"]).update(status=Status.REVIEW)  # the job ran meanwhile
+    again = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                            data={"account_id": str(account.pk)}, headers={**factories.auth_headers(alice), **key})
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "review"  # as it stands now
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert ImportBatch.objects.count() == 1 and enqueued == [first.json()["id"]]
+    assert len(_stored_files(media)) == 1
+    assert AuditEntry.objects.filter(tenant=tenant, action="import.create").count() == 1
+
+
+@pytest.mark.parametrize("change", ["file", "field", "name"])
+def test_the_same_idempotency_key_with_another_upload_is_a_conflict(
+    client_api, alice, tenant, account, enqueued, media, change
+):
+    headers = {**factories.auth_headers(alice), "Idempotency-Key": "upload-2"}
+    first = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                            data={"account_id": str(account.pk)}, headers=headers)
+    assert first.status_code == 202
+    content = CSV_FILE + b"2024-03-03,Tea,-2.00\n" if change == "file" else CSV_FILE
+    fields = {"account_id": str(account.pk), **({"sheet": "Other"} if change == "field" else {})}
+    name = "other.csv" if change == "name" else "s.csv"
+    other = client_api.post(url(tenant), files={"file": (name, content, "text/csv")}, data=fields, headers=headers)
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "Idempotency-Key" in other.json()["detail"]
+    assert ImportBatch.objects.count() == 1 and len(_stored_files(media)) == 1 and len(enqueued) == 1
+
+
+def test_a_refused_upload_can_be_sent_again_with_the_same_key_once_fixed(
+    client_api, alice, tenant, account, enqueued, media
+):
+    headers = {**factories.auth_headers(alice), "Idempotency-Key": "upload-3"}
+    refused = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                              data={"account_id": str(uuid.uuid4())}, headers=headers)
+    assert refused.status_code == 422 and nothing_stored(media)
+    fixed = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                            data={"account_id": str(account.pk)}, headers=headers)
+    assert fixed.status_code == 202, fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+
+
+def test_uploads_with_different_keys_or_without_a_key_are_separate_imports(
+    client_api, alice, tenant, account, enqueued, media
+):
+    for key in ("a", "b", None, None):
+        headers = {**factories.auth_headers(alice), **({"Idempotency-Key": key} if key else {})}
+        response = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                                   data={"account_id": str(account.pk)}, headers=headers)
+        assert response.status_code == 202
+    assert ImportBatch.objects.count() == 4 and len(enqueued) == 4
+
+
+def test_an_invalid_idempotency_key_is_refused_and_stores_nothing(client_api, alice, tenant, account, enqueued, media):
+    headers = {**factories.auth_headers(alice), "Idempotency-Key": "k" * 300}
+    response = client_api.post(url(tenant), files={"file": ("s.csv", CSV_FILE, "text/csv")},
+                               data={"account_id": str(account.pk)}, headers=headers)
+    assert response.status_code == 422 and "Idempotency-Key" in response.json()["detail"]
+    assert nothing_stored(media) and enqueued == []
+
+
+def test_an_upload_that_lost_an_idempotency_race_leaves_no_file(alice, tenant, account, enqueued, media):
+    """Two requests with one key: the second's import is rolled back; its stored file must go too."""
+    from coffer.imports import services as import_services
+
+    first = import_services.import_create(tenant=tenant, actor=alice, account_id=account.pk, file_name="s.csv",
+                                          content=io.BytesIO(CSV_FILE), enqueue=False)
+    lost = import_services.import_create(tenant=tenant, actor=alice, account_id=account.pk, file_name="s.csv",
+                                         content=io.BytesIO(CSV_FILE), enqueue=False)
+    ImportBatch.objects.filter(pk=lost.pk).delete()  # its transaction rolled back
+    assert len(_stored_files(media)) == 2
+    import_services.import_discard_upload(tenant=tenant, import_id=lost.pk)
+    import_services.import_discard_upload(tenant=tenant, import_id=first.pk)  # a recorded import keeps its file
+    assert [path.parent.name for path in _stored_files(media)] == [str(first.pk)]
+
+
 def test_an_upload_into_an_archived_account_is_a_conflict(client_api, alice, tenant, account, enqueued, media):
     from django.utils import timezone
 
@@ -579,17 +681,18 @@ def test_a_mapping_cannot_change_while_the_file_is_being_read(client_api, alice,
     assert response.status_code == 409 and "reading" in response.json()["detail"]
 
 
-def test_excluding_a_row_keeps_it_out_of_the_commit(client_api, alice, tenant, batch):
+def test_excluding_a_row_keeps_it_out_of_the_commit(client_api, alice, tenant, batch, commits_now):
     headers = factories.auth_headers(alice)
     response = client_api.patch(url(tenant, batch, "/rows/2"), json={"excluded": True}, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["flags"]["excluded"] is True and response.json()["flags"]["will_import"] is False
-    committed = client_api.post(url(tenant, batch, "/commit"), headers=headers).json()
+    assert client_api.post(url(tenant, batch, "/commit"), headers=headers).status_code == 202
+    committed = client_api.get(url(tenant, batch), headers=headers).json()
     assert committed["summary"]["rows_committed"] == 2  # rows 4 and 5; 2 excluded, 3 broken, 6 a duplicate
     assert not Transaction.objects.filter(tenant=tenant, description="Coffee").exists()
 
 
-def test_a_duplicate_imported_anyway_is_committed(client_api, alice, tenant, batch):
+def test_a_duplicate_imported_anyway_is_committed(client_api, alice, tenant, batch, commits_now):
     headers = factories.auth_headers(alice)
     response = client_api.patch(url(tenant, batch, "/rows/6"), json={"import_anyway": True}, headers=headers)
     assert response.json()["flags"]["will_import"] is True
@@ -620,6 +723,22 @@ def test_editing_a_cell_parses_the_row_again(client_api, alice, tenant, batch):
     assert row["flags"]["edited"] is True and row["flags"]["has_error"] is False
 
 
+def test_editing_a_repeated_line_renumbers_duplicates_both_ways(client_api, alice, tenant, batch):
+    headers = factories.auth_headers(alice)
+
+    def flags(number):
+        row = StagedRow.objects.get(batch=batch, row_number=number)
+        return row.is_duplicate, row.duplicate_of_row, row.occurrence, row.fingerprint.rsplit("-", 1)[1]
+
+    assert flags(5) == (False, None, 1, "1") and flags(6) == (True, 5, 2, "2")
+    changed = client_api.patch(url(tenant, batch, "/rows/6"), json={"cells": {"C": "-41.00"}}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["flags"]["is_duplicate"] is False
+    assert flags(5) == (False, None, 1, "1") and flags(6) == (False, None, 1, "1")
+    back = client_api.patch(url(tenant, batch, "/rows/6"), json={"cells": {"C": "-40.00"}}, headers=headers)
+    assert back.json()["flags"]["duplicate_of_row"] == 5
+    assert flags(5) == (False, None, 1, "1") and flags(6) == (True, 5, 2, "2")
+
+
 def test_bulk_flags_change_every_listed_row(client_api, alice, tenant, batch):
     headers = factories.auth_headers(alice)
     response = client_api.post(url(tenant, batch, "/rows/bulk"), json={"rows": [2, 4], "excluded": True},
@@ -648,14 +767,16 @@ def test_bad_bulk_edits_change_nothing(client_api, alice, tenant, batch, body, m
 # --- commit, undo, preset ------------------------------------------------------------
 
 
-def test_commit_then_undo_through_the_api(client_api, alice, tenant, account, batch):
+def test_commit_then_undo_through_the_api(client_api, alice, tenant, account, batch, commits_now):
     headers = factories.auth_headers(alice)
-    committed = client_api.post(url(tenant, batch, "/commit"), headers=headers)
-    assert committed.status_code == 200 and committed.json()["status"] == "committed"
-    assert committed.json()["summary"]["rows_committed"] == 3
+    started = client_api.post(url(tenant, batch, "/commit"), headers=headers)
+    assert started.status_code == 202 and started.json()["status"] == "committing"
+    committed = client_api.get(started.headers["location"], headers=headers)
+    assert committed.json()["status"] == "committed" and committed.json()["summary"]["rows_committed"] == 3
     assert Transaction.objects.filter(account=account).count() == 3
     again = client_api.post(url(tenant, batch, "/commit"), headers=headers)
-    assert again.status_code == 200 and Transaction.objects.filter(account=account).count() == 3
+    assert again.status_code == 200 and again.json()["status"] == "committed"
+    assert Transaction.objects.filter(account=account).count() == 3
     undone = client_api.post(url(tenant, batch, "/undo"), headers=headers)
     assert undone.status_code == 200 and undone.json()["status"] == "undone"
     assert Transaction.objects.filter(account=account).count() == 0
@@ -669,6 +790,77 @@ def test_committing_an_import_not_in_review_is_a_conflict(client_api, alice, ten
     assert response.status_code == 409
     assert response.json()["detail"].startswith(f"The import is {Status(status).label.lower()}")
     assert state(waiting) == before
+
+
+def test_commit_answers_202_at_once_with_the_import_and_its_url_and_starts_one_job(
+    client_api, alice, tenant, account, batch, enqueued
+):
+    headers = factories.auth_headers(alice)
+    response = client_api.post(url(tenant, batch, "/commit"), headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == f"/api/v1/tenants/acme/imports/{batch.pk}"
+    assert response.json()["status"] == "committing" and response.json()["summary"]["rows_committed"] == 0
+    assert enqueued == [f"commit {batch.pk}"]
+    assert not Transaction.objects.filter(account=account).exists()  # the job has not run yet
+    # Asking again while it commits starts no second job, and the rows stay locked for review.
+    again = client_api.post(url(tenant, batch, "/commit"), headers=headers)
+    assert again.status_code == 202 and again.json()["status"] == "committing"
+    assert enqueued == [f"commit {batch.pk}"]
+    edit = client_api.patch(url(tenant, batch, "/rows/2"), json={"excluded": True}, headers=headers)
+    assert edit.status_code == 409 and "committing" in edit.json()["detail"]
+    assert AuditEntry.objects.filter(tenant=tenant, action="import.commit_start").count() == 1
+
+
+def test_commit_runs_in_the_embedded_background_runner(client_api, alice, tenant, account, batch, settings):
+    settings.CELERY_BROKER_URL = ""
+    headers = factories.auth_headers(alice)
+    response = client_api.post(url(tenant, batch, "/commit"), headers=headers)
+    assert response.status_code == 202, response.text
+    deadline, body = time.monotonic() + 30, response.json()
+    while body["status"] == "committing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        body = client_api.get(response.headers["location"], headers=headers).json()
+    assert body["status"] == "committed" and body["summary"]["rows_committed"] == 3, body
+    assert body["committed_at"] is not None and body["error"] is None
+    assert Transaction.objects.filter(account=account).count() == 3
+    assert AuditEntry.objects.get(tenant=tenant, action="import.commit").actor_id == alice.pk
+
+
+def test_a_commit_that_fails_in_the_background_returns_to_review_with_the_reason(
+    client_api, alice, tenant, account, batch, monkeypatch
+):
+    from django.utils import timezone
+
+    def archive_then_run(batch_id, actor_id=None):
+        type(account).objects.filter(pk=account.pk).update(archived_at=timezone.now())  # archived meanwhile
+        services.import_commit_run(batch_id=batch_id, actor_id=actor_id)
+
+    monkeypatch.setattr(jobs, "enqueue_commit", archive_then_run)
+    headers = factories.auth_headers(alice)
+    assert client_api.post(url(tenant, batch, "/commit"), headers=headers).status_code == 202
+    body = client_api.get(url(tenant, batch), headers=headers).json()
+    assert body["status"] == "review" and "archived" in body["error"]
+    assert body["summary"]["rows_committed"] == 0 and not Transaction.objects.filter(account=account).exists()
+
+
+@pytest.mark.parametrize(("status", "job"), [(Status.FAILED, "read"), (Status.VALIDATING, "read"),
+                                            (Status.COMMITTING, "commit")])
+def test_retry_runs_the_job_again(client_api, alice, tenant, account, enqueued, status, job):
+    stuck = stage_rows(account, ROWS, status=status)
+    response = client_api.post(url(tenant, stuck, "/retry"), headers=factories.auth_headers(alice))
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == url(tenant, stuck)
+    assert enqueued == [str(stuck.pk) if job == "read" else f"commit {stuck.pk}"]
+    assert response.json()["status"] == ("queued" if job == "read" else "committing")
+
+
+@pytest.mark.parametrize("status", [Status.REVIEW, Status.COMMITTED, Status.UNDONE])
+def test_retry_of_an_import_that_is_not_stuck_is_a_conflict(client_api, alice, tenant, account, enqueued, status):
+    done = stage_rows(account, ROWS, status=status)
+    before = state(done)
+    response = client_api.post(url(tenant, done, "/retry"), headers=factories.auth_headers(alice))
+    assert response.status_code == 409 and "is not re-run" in response.json()["detail"]
+    assert state(done) == before and enqueued == []
 
 
 def test_undoing_an_uncommitted_import_is_a_conflict(client_api, alice, tenant, batch):

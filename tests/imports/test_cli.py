@@ -83,8 +83,28 @@ def test_json_output_has_the_documented_keys_and_exit_zero_with_row_errors(tenan
     call_command("import", str(SAMPLES / "samples_card_us.csv"), "--tenant", tenant.slug, "--account", "Card",
                  "--create-account", "USD", "--json", stdout=out)
     result = json.loads(out.getvalue())
-    assert {"import_id", "status", "sheet", "header_row", "mapping", "rows_total", "rows_valid", "rows_with_errors",
-            "rows_duplicate", "rows_committed", "issues"} <= set(result)
+    assert set(result) == {"import_id", "status", "sheet", "header_row", "mapping", "rows_total", "rows_valid",
+                           "rows_with_errors", "rows_duplicate", "rows_committed", "issues"}
     assert result["status"] == "review" and result["rows_with_errors"] > 0 and result["rows_committed"] == 0
     assert set(result["issues"][0]) == {"row", "column", "code", "severity", "message", "value"}
     assert not Transaction.objects.exists()
+
+
+def test_spreadsheet_error_cells_are_reported_as_cell_errors_in_the_json(tenant, tmp_path):
+    import datetime as dt
+
+    from tests.imports import builders
+
+    rows = [["Date", "Description", "Amount"], [dt.date(2024, 3, 1), "Tea", -2.5], [dt.date(2024, 3, 2), "Cake", None]]
+    path = builders.write_xlsx_with_cached_formulas(tmp_path / "ledger.xlsx", "Ledger", rows,
+                                                    formulas={(2, 2): ("=C2/0", "#DIV/0!")})
+    out = io.StringIO()
+    call_command("import", str(path), "--tenant", tenant.slug, "--account", "Main", "--create-account", "EUR",
+                 "--json", "--commit", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["rows_total"] == 2 and result["rows_with_errors"] == 1 and result["rows_committed"] == 1
+    assert result["issues"] == [{
+        "row": 3, "column": "C", "code": "E_CELL_ERROR", "severity": "error", "value": "#DIV/0!",
+        "message": "The cell holds the spreadsheet error #DIV/0! instead of the amount; fix the formula in the "
+                   "file, or type the value here.",
+    }]

@@ -337,3 +337,50 @@ def test_a_saved_preset_is_used_for_the_next_file_with_the_same_header(account, 
     assert staging._choose_mapping(following, opened) == ({"date": 0, "amount": 3}, 4, "preset", 1.0)
     other_tenant_batch = stage(factories.account(factories.organization(factories.user())), STATEMENT[:1])
     assert staging._choose_mapping(other_tenant_batch, opened) == ({"date": 1}, 1, "detected", 0.4)
+
+
+# --- what the commit does to the ledger beyond the rows: categories, transfers, tags --------------
+
+
+def test_a_category_column_naming_a_category_sets_it_and_unknown_or_ambiguous_text_is_left(account, owner, tenant):
+    from coffer.ledger.models import Category, CategorySource
+
+    groceries = Category.objects.get(tenant=tenant, name="Groceries")
+    parent = Category.objects.filter(tenant=tenant, parent__isnull=True).exclude(pk=groceries.parent_id).first()
+    Category.objects.create(tenant=tenant, name="Twice", parent=None, kind=parent.kind)
+    Category.objects.create(tenant=tenant, name="twice", parent=parent, kind=parent.kind)
+    rows = [dataclasses.replace(row(2, 1, "-40.00", "Market"), category=" groceries "),
+            dataclasses.replace(row(3, 2, "-5.00", "Kiosk"), category="Snacks"),
+            dataclasses.replace(row(4, 3, "-7.00", "Both"), category="TWICE")]
+    batch = stage(account, rows)
+    services.import_commit(tenant=tenant, actor=owner, import_id=batch.pk)
+    got = {t.description: (t.category_id, t.category_source) for t in Transaction.objects.filter(import_batch=batch)}
+    assert got == {"Market": (groceries.pk, CategorySource.IMPORT), "Kiosk": (None, ""), "Both": (None, "")}
+
+
+def test_an_imported_row_mirroring_a_payment_from_another_own_account_is_linked_as_a_transfer(account, owner, tenant):
+    savings = factories.account(tenant, name="Savings", currency=account.currency)
+    sent = factories.transaction(savings, amount="-250.00", booked_on=dt.date(2024, 3, 1), description="To current")
+    batch = stage(account, [row(2, 2, "250.00", "From savings")])
+    services.import_commit(tenant=tenant, actor=owner, import_id=batch.pk)
+    received = Transaction.objects.get(import_batch=batch)
+    sent.refresh_from_db()
+    assert received.transfer_pair_id == sent.pk and sent.transfer_pair_id == received.pk
+
+
+def test_undo_of_an_import_whose_rows_were_tagged_and_paired_removes_them(account, owner, tenant):
+    from coffer.ledger import services as ledger_services
+    from coffer.ledger.models import Tag
+
+    savings = factories.account(tenant, name="Savings", currency=account.currency)
+    sent = factories.transaction(savings, amount="-250.00", booked_on=dt.date(2024, 3, 1))
+    batch = stage(account, [row(2, 2, "250.00", "From savings"), row(3, 2, "-1.00", "Fee")])
+    services.import_commit(tenant=tenant, actor=owner, import_id=batch.pk)
+    Tag.objects.create(tenant=tenant, name="checked")
+    fee = Transaction.objects.get(import_batch=batch, description="Fee")
+    ledger_services.transaction_update(tenant=tenant, actor=owner, transaction_id=fee.pk, changes={"tags": ["checked"]})
+    services.import_undo(tenant=tenant, actor=owner, import_id=batch.pk)
+    assert not Transaction.objects.filter(import_batch=batch).exists()
+    sent.refresh_from_db()
+    assert sent.transfer_pair_id is None
+    assert ledger_selectors.account_balance_recomputed(account) == balance(account)

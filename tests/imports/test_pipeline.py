@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from coffer.imports.models import ImportBatch
 from coffer.ledger.models import Account, Transaction
 from tests import factories
 
@@ -40,8 +41,9 @@ def test_sample_reaches_its_expected_outcome(case, tenant, settings, tmp_path):
         assert first["status"] == "committed", first
     result = run_cli(SAMPLES / case["file"], tenant, *(["--commit"] if case.get("after") else []))
 
-    assert result["status"] == ("committed" if case.get("after") else "review"), result.get("error")
-    assert result["format"] == case["format"]
+    batch = ImportBatch.objects.get(pk=result["import_id"])
+    assert result["status"] == ("committed" if case.get("after") else "review"), batch.error
+    assert batch.format == case["format"]
     if case.get("sheet"):
         assert result["sheet"] == case["sheet"]
     assert result["header_row"] == case["header_row"]

@@ -115,9 +115,131 @@ def test_error_literals_become_error_cells_with_a_clear_issue(tmp_path):
     cells = rows_of(path)[1][1]
     assert cells[2] == readers.ErrorCell("#REF!")
     result = analysis.analyze(path, today=dt.date(2025, 1, 1))
-    assert [(i.row, i.column, i.code) for i in result.issues if i.severity == "error"] == [
-        (2, "C", "E_AMOUNT_INVALID"), (3, "A", "E_DATE_INVALID")]
-    assert "#REF!" in result.issues[0].message
+    assert [(i.row, i.column, i.code, i.value) for i in result.issues if i.severity == "error"] == [
+        (2, "C", "E_CELL_ERROR", "#REF!"), (3, "A", "E_CELL_ERROR", "#VALUE!")]
+    assert "The cell holds the spreadsheet error #REF!" in result.issues[0].message
+
+
+ERROR_ROWS = [HEADER, [dt.date(2024, 3, 1), "Tea", -2.5, 97.5], [dt.date(2024, 3, 2), "Cake", None, 93.5],
+              [None, "Rent", -500.0, None], [dt.date(2024, 3, 4), "Bus", None, 90.0]]
+# (row index, column index) -> (formula, cached error value), as Excel saves them
+ERROR_FORMULAS = {(2, 2): ("=1/0", "#DIV/0!"), (3, 0): ("=Z99+#REF!", "#REF!"), (3, 3): ("=NA()", "#N/A"),
+                  (4, 2): ('="a"+1', "#VALUE!")}
+EXPECTED_ERRORS = [(3, "C", "E_CELL_ERROR", "#DIV/0!"), (4, "A", "E_CELL_ERROR", "#REF!"),
+                   (5, "C", "E_CELL_ERROR", "#VALUE!")]
+
+
+def test_error_values_of_an_xlsx_are_error_cells_not_blanks(tmp_path):
+    """calamine reads a cached #DIV/0! as an empty string; the reader must not."""
+    path = builders.write_xlsx_with_cached_formulas(tmp_path / "errors.xlsx", "Ledger", ERROR_ROWS,
+                                                    formulas=ERROR_FORMULAS)
+    rows = rows_of(path, "Ledger")
+    assert rows[2][1][2] == readers.ErrorCell("#DIV/0!")
+    assert rows[3][1][0] == readers.ErrorCell("#REF!") and rows[3][1][3] == readers.ErrorCell("#N/A")
+    assert rows[1][1][2] == -2.5  # cells around them are untouched
+
+
+def test_error_cells_in_mapped_columns_are_reported_on_their_cell_not_as_missing(tmp_path):
+    path = builders.write_xlsx_with_cached_formulas(tmp_path / "errors.xlsx", "Ledger", ERROR_ROWS,
+                                                    formulas=ERROR_FORMULAS)
+    result = analysis.analyze(path, today=dt.date(2025, 1, 1))
+    assert [(i.row, i.column, i.code, i.value) for i in result.issues if i.severity == "error"] == EXPECTED_ERRORS
+    assert not [i for i in result.issues if i.code == "E_REQUIRED_MISSING"]
+    div = next(i for i in result.issues if i.value == "#DIV/0!")
+    assert div.message.startswith("The cell holds the spreadsheet error #DIV/0!")
+    # An optional column (the running balance) with an error: a warning, the balance left empty.
+    balance = next(i for i in result.issues if i.value == "#N/A")
+    assert (balance.row, balance.column, balance.code, balance.severity) == (4, "D", "W_CELL_ERROR", "warning")
+
+
+def test_error_values_written_by_openpyxl_are_found_too(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Ledger"
+    for row in [HEADER, [dt.date(2024, 3, 1), "Tea", "#DIV/0!", 97.5], ["#REF!", "Cake", -1.0, 96.5]]:
+        sheet.append(row)
+    sheet["C2"].data_type = "e"
+    sheet["A3"].data_type = "e"
+    book.save(tmp_path / "errors.xlsx")
+    result = analysis.analyze(tmp_path / "errors.xlsx", today=dt.date(2025, 1, 1))
+    assert [(i.row, i.column, i.code, i.value) for i in result.issues if i.severity == "error"] == [
+        (2, "C", "E_CELL_ERROR", "#DIV/0!"), (3, "A", "E_CELL_ERROR", "#REF!")]
+
+
+def test_error_values_of_an_ods_are_error_cells(tmp_path):
+    """LibreOffice saves an error as a string cell with an empty value and calcext:value-type="error"."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    calcext = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="Ledger")
+    for values in [HEADER, ["2024-03-01", "Tea", "#DIV/0!", "1"], ["2024-03-02", "Cake", "-1", "0"]]:
+        table_row = TableRow()
+        for value in values:
+            if value == "#DIV/0!":
+                cell = TableCell(formula="of:=1/0", valuetype="string", stringvalue="")
+                cell.setAttrNS(calcext, "value-type", "error")
+            elif value[0].isdigit() and "-" in value:
+                cell = TableCell(valuetype="date", datevalue=value)
+            elif value.lstrip("-").isdigit():
+                cell = TableCell(valuetype="float", value=value)
+            else:
+                cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            table_row.addElement(cell)
+        table.addElement(table_row)
+        if values is HEADER:  # two empty lines, stored as one repeated row: the rows below count them
+            blank = TableRow(numberrowsrepeated=2)
+            blank.addElement(TableCell(numbercolumnsrepeated=4))
+            table.addElement(blank)
+    document.spreadsheet.addElement(table)
+    document.save(str(tmp_path / "errors.ods"))
+    rows = dict(rows_of(tmp_path / "errors.ods", "Ledger"))
+    assert rows[4][2] == readers.ErrorCell("#DIV/0!") and rows[5][2] == -1
+    result = analysis.analyze(tmp_path / "errors.ods", today=dt.date(2025, 1, 1))
+    assert [(i.row, i.column, i.code) for i in result.issues if i.severity == "error"] == [(4, "C", "E_CELL_ERROR")]
+
+
+def test_error_values_of_an_xls_are_error_cells(tmp_path):
+    """Legacy .xls: BOOLERR records carrying an error (xlwt writes them as Excel 97-2003 does)."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    book.add_sheet("Summary").write(0, 0, "nothing here")
+    sheet = book.add_sheet("Ledger")
+    for r, values in enumerate([HEADER, ["2024-03-01", "Tea", None, 97.5], [None, "Cake", -1.0, 96.5],
+                                ["2024-03-03", "Bus", -2.0, None]]):
+        for c, value in enumerate(values):
+            if value is not None:
+                sheet.write(r, c, value)
+    sheet.row(1).set_cell_error(2, "#DIV/0!")
+    sheet.row(2).set_cell_error(0, "#REF!")
+    sheet.row(3).set_cell_error(3, 0x2A)  # #N/A
+    book.save(str(tmp_path / "errors.xls"))
+    rows = dict(rows_of(tmp_path / "errors.xls", "Ledger"))
+    assert rows[2][2] == readers.ErrorCell("#DIV/0!") and rows[3][0] == readers.ErrorCell("#REF!")
+    assert rows[4][3] == readers.ErrorCell("#N/A") and rows[4][2] == -2.0
+    result = analysis.analyze(tmp_path / "errors.xls", sheet="Ledger", today=dt.date(2025, 1, 1))
+    assert [(i.row, i.column, i.code) for i in result.issues] == [
+        (2, "C", "E_CELL_ERROR"), (3, "A", "E_CELL_ERROR"), (4, "D", "W_CELL_ERROR")]
+
+
+def test_a_workbook_without_error_values_reads_as_before(tmp_path):
+    path = builders.write_xlsx(tmp_path / "plain.xlsx", {"Ledger": [HEADER, [dt.date(2024, 3, 1), "Tea", None, 1.0]]})
+    assert rows_of(path, "Ledger")[1][1] == [dt.date(2024, 3, 1), "Tea", None, 1.0]  # a blank stays blank
+
+
+def test_lines_holding_only_error_values_below_the_table_are_skipped(tmp_path):
+    """A formula dragged below the last transaction shows #N/A on empty lines: not transactions."""
+    rows = [*ERROR_ROWS[:2], [None, None, None, None], [None, None, None, None]]
+    path = builders.write_xlsx_with_cached_formulas(
+        tmp_path / "dragged.xlsx", "Ledger", rows, formulas={(2, 3): ("=NA()", "#N/A"), (3, 3): ("=NA()", "#N/A")})
+    result = analysis.analyze(path, today=dt.date(2025, 1, 1), keep_rows=True)
+    assert [r.number for r in result.rows] == [2] and result.issues == []
 
 
 def test_user_can_override_the_sheet_and_mapping(tmp_path):

@@ -219,3 +219,12 @@ def test_an_import_without_issues_gives_a_report_with_headers_only(account, tmp_
 ])
 def test_the_report_file_name_is_derived_from_the_upload_and_safe(original, expected):
     assert report.safe_file_name(original, suffix="csv") == expected
+
+
+def test_a_csv_import_knows_its_column_count_though_its_sheet_has_no_name():
+    from coffer.imports.models import ImportBatch
+
+    csv_batch = ImportBatch(sheet="", sheets=[{"name": None, "rows": 3, "columns": 4}])
+    workbook = ImportBatch(sheet="Data", sheets=[{"name": "Cover", "rows": 2, "columns": 1},
+                                                  {"name": "Data", "rows": 9, "columns": 6}])
+    assert report.column_count(csv_batch) == 4 and report.column_count(workbook) == 6

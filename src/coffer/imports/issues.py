@@ -3,6 +3,24 @@
 Row numbers and column letters are the ones the spreadsheet shows (CSV: the line where the
 record starts). Codes are stable identifiers; `E_` codes are errors (the row cannot be
 imported as it is), `W_` codes are warnings (the row can be imported once accepted).
+
+    E_DATE_INVALID        the booking date cannot be read as a date
+    E_AMOUNT_INVALID      the amount (or debit/credit) cannot be read as a number, or is too large
+    E_REQUIRED_MISSING    the booking date or the amount is blank
+    E_CURRENCY_MISMATCH   the row's currency is not the account's
+    E_CURRENCY_INVALID    the currency cell is not an ISO 4217 code
+    E_CELL_ERROR          a cell the transaction needs (date, amount, debit, credit, direction,
+                          description, reference, currency) holds a spreadsheet error such as
+                          #REF!, #DIV/0!, #N/A or #VALUE! (the value is the error as shown)
+    W_CELL_ERROR          an optional cell (value date, balance, counterparty, category) holds a
+                          spreadsheet error; that field is left empty
+    W_DUPLICATE_IN_FILE   the line repeats an earlier line of the file exactly
+    W_DUPLICATE_EXISTING  the transaction is already in the account
+    W_BALANCE_MISMATCH    the running balance column disagrees with the amounts
+    W_FUTURE_DATE         the booking date is in the future
+    W_OUTLIER_AMOUNT      the amount is far outside the file's usual range
+    W_VALUE_DATE_INVALID  the value date cannot be read (left empty)
+    W_BALANCE_INVALID     the balance cannot be read as a number (not checked on that row)
 """
 
 from __future__ import annotations
@@ -17,6 +35,8 @@ E_AMOUNT_INVALID = "E_AMOUNT_INVALID"
 E_REQUIRED_MISSING = "E_REQUIRED_MISSING"
 E_CURRENCY_MISMATCH = "E_CURRENCY_MISMATCH"
 E_CURRENCY_INVALID = "E_CURRENCY_INVALID"
+E_CELL_ERROR = "E_CELL_ERROR"
+W_CELL_ERROR = "W_CELL_ERROR"
 W_DUPLICATE_IN_FILE = "W_DUPLICATE_IN_FILE"
 W_DUPLICATE_EXISTING = "W_DUPLICATE_EXISTING"
 W_BALANCE_MISMATCH = "W_BALANCE_MISMATCH"
@@ -26,7 +46,8 @@ W_VALUE_DATE_INVALID = "W_VALUE_DATE_INVALID"
 W_BALANCE_INVALID = "W_BALANCE_INVALID"
 
 CODES = (
-    E_DATE_INVALID, E_AMOUNT_INVALID, E_REQUIRED_MISSING, E_CURRENCY_MISMATCH, E_CURRENCY_INVALID,
+    E_DATE_INVALID, E_AMOUNT_INVALID, E_REQUIRED_MISSING, E_CURRENCY_MISMATCH, E_CURRENCY_INVALID, E_CELL_ERROR,
+    W_CELL_ERROR,
     W_DUPLICATE_IN_FILE, W_DUPLICATE_EXISTING, W_BALANCE_MISMATCH, W_FUTURE_DATE, W_OUTLIER_AMOUNT,
     W_VALUE_DATE_INVALID, W_BALANCE_INVALID,
 )

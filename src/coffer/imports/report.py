@@ -64,7 +64,8 @@ def issue_row_pages(*, tenant: Tenant, batch_id: Any, size: int = PAGE_ROWS) -> 
 def column_count(batch: ImportBatch) -> int:
     """Columns of the sheet that was read, when the reader said; else 0."""
     for info in batch.sheets or []:
-        if info.get("name") == batch.sheet and isinstance(info.get("columns"), int):
+        # A CSV has one unnamed sheet: the reader says None, the batch stores "".
+        if (info.get("name") or "") == (batch.sheet or "") and isinstance(info.get("columns"), int):
             return info["columns"]
     return 0
 

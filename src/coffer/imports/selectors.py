@@ -72,7 +72,7 @@ def _check_limit(limit: int) -> None:
 def import_get(*, tenant: Tenant, import_id: Any) -> ImportBatch:
     batch_uuid = parse_uuid(import_id)
     batch = (
-        ImportBatch.objects.select_related("account").filter(tenant=tenant, pk=batch_uuid).first()
+        ImportBatch.objects.select_related("account", "created_by").filter(tenant=tenant, pk=batch_uuid).first()
         if batch_uuid else None
     )
     if batch is None:
@@ -85,7 +85,7 @@ def import_page(
 ) -> tuple[list[ImportBatch], list[str] | None]:
     """Newest first (created_at, id descending)."""
     _check_limit(limit)
-    queryset = ImportBatch.objects.filter(tenant=tenant).select_related("account")
+    queryset = ImportBatch.objects.filter(tenant=tenant).select_related("account", "created_by")
     if account_id is not None:
         queryset = queryset.filter(account_id=parse_uuid(account_id))
     if status is not None:
@@ -199,6 +199,32 @@ def staged_row_page(
         rows = rows[:limit]
         return rows, rows[-1].row_number
     return rows, None
+
+
+def staged_issue_row_page(
+    *, tenant: Tenant, import_id: Any, limit: int, after: int | None = None, code: str | None = None,
+    severity: str | None = None,
+) -> tuple[list[StagedRow], int | None]:
+    """Staged rows (not issue records) with an issue matching code/severity, in row order (the web issue view)."""
+    _check_limit(limit)
+    queryset = _rows(tenant=tenant, import_id=import_id).filter(_issue_filter(code, severity))
+    if after is not None:
+        queryset = queryset.filter(row_number__gt=after)
+    rows = list(queryset.order_by("row_number")[: limit + 1])
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, rows[-1].row_number
+    return rows, None
+
+
+# What import_commit writes: valid, included, fingerprinted rows, duplicates only when imported anyway.
+WILL_IMPORT = (models.Q(has_error=False, excluded=False, fingerprint__isnull=False)
+               & (models.Q(is_duplicate=False) | models.Q(import_anyway=True)))
+
+
+def import_commit_count(*, tenant: Tenant, batch: ImportBatch) -> int:
+    """How many staged rows a commit of the batch would write now."""
+    return StagedRow.objects.filter(tenant=tenant, batch=batch).filter(WILL_IMPORT).count()
 
 
 def staged_row_get(*, tenant: Tenant, import_id: Any, row_number: int) -> StagedRow:

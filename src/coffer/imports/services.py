@@ -8,9 +8,9 @@ index makes a retried, repeated or concurrent commit add nothing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,12 +18,19 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from coffer import errors
+from coffer import errors, money
 from coffer.audit import services as audit_services
 from coffer.imports import jobs, selectors, staging
 from coffer.imports.models import ImportBatch, MappingPreset, StagedRow
-from coffer.ledger.models import Account, Transaction
-from coffer.tenancy.models import Tenant, User
+from coffer.ledger import rules as ledger_rules
+from coffer.ledger import services as ledger_services
+from coffer.ledger import transfers as ledger_transfers
+from coffer.ledger.models import Account, Category, CategorySource, Transaction
+from coffer.ops import jobs as ops_jobs
+from coffer.tenancy import roles
+from coffer.tenancy.models import Membership, Tenant, User
+
+logger = logging.getLogger(__name__)
 
 Status = ImportBatch.Status
 FIELDS = ("date", "value_date", "description", "counterparty", "reference", "amount", "debit", "credit",
@@ -80,6 +87,14 @@ def import_create(
         shutil.rmtree(target.parent, ignore_errors=True)
         raise
     return batch
+
+
+def import_discard_upload(*, tenant: Tenant, import_id: Any) -> None:
+    """Remove the stored file of an upload whose record was rolled back (never of a recorded import)."""
+    batch_uuid = selectors.parse_uuid(import_id)
+    if batch_uuid is None or ImportBatch.objects.filter(pk=batch_uuid).exists():
+        return
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports" / str(tenant.pk) / str(batch_uuid), ignore_errors=True)
 
 
 def _store(content: BinaryIO, target: Path) -> tuple[str, int]:
@@ -277,40 +292,131 @@ def _db_uuid(value: Any) -> Any:
     return models.UUIDField().get_db_prep_value(value, connection)
 
 
-def import_commit(*, tenant: Tenant, actor: User | None, import_id: Any) -> ImportBatch:
-    """Write every valid, included, non-duplicate row to the ledger in one transaction.
+def _require_writer(*, tenant: Tenant, actor: User | None) -> None:
+    """Members and above commit; a person outside the tenant does not learn the import exists.
+    No actor is the system itself (the CLI, a job)."""
+    if actor is None:
+        return
+    membership = Membership.objects.filter(tenant=tenant, user=actor).first()
+    if membership is None:
+        raise errors.NotFound("No such import")
+    if not roles.role_allows(membership.role, roles.Action.WRITE_TRANSACTIONS):
+        raise errors.PermissionDenied(f"Your role ({membership.role}) does not allow this")
 
-    Idempotent: a second (or concurrent) commit waits for the batch lock, finds the batch
-    committed and returns it unchanged; the fingerprint index refuses any row already there.
+
+def _committable(batch: ImportBatch) -> Account:
+    """The batch's account, locked, when the batch may be committed; Conflict otherwise."""
+    if batch.status not in (Status.REVIEW, Status.COMMITTING):
+        raise errors.Conflict(
+            f"The import is {batch.get_status_display().lower()} and cannot be committed"
+            + ("; upload the file again" if batch.status == Status.UNDONE else "")
+        )
+    account = Account.objects.select_for_update().get(pk=batch.account_id)
+    if account.archived_at is not None:
+        raise errors.Conflict(f"The account {account.name!r} is archived; unarchive it before committing")
+    return account
+
+
+def import_commit_start(*, tenant: Tenant, actor: User | None, import_id: Any, enqueue: bool = True) -> ImportBatch:
+    """Mark a batch in review "committing" and commit it in the background; returns at once.
+
+    The job (`import_commit_run`) is `import_commit`: one transaction, so a job that dies leaves
+    nothing written and the batch "committing" (Celery delivers it again; `import_retry` re-runs
+    it); a job that fails hands the batch back to review with the reason in `error`. Starting
+    a batch already committing or committed changes nothing and starts no second job.
+    """
+    _require_writer(tenant=tenant, actor=actor)
+    with transaction.atomic():
+        batch = _locked_batch(tenant=tenant, import_id=import_id)
+        if batch.status in (Status.COMMITTING, Status.COMMITTED):
+            return batch
+        _committable(batch)  # a Conflict naming the status, or an archived account
+        batch.status, batch.error = Status.COMMITTING, ""
+        batch.save(update_fields=["status", "error", "updated_at"])
+        audit_services.audit_record(tenant=tenant, actor=actor, action="import.commit_start", instance=batch,
+                                    changes={"status": [Status.REVIEW, Status.COMMITTING]})
+        if enqueue:
+            actor_id = actor.pk if actor is not None else None
+            transaction.on_commit(lambda: jobs.enqueue_commit(batch.pk, actor_id))
+    return batch
+
+
+@ops_jobs.import_job("commit")
+def import_commit_run(*, batch_id: Any, actor_id: Any = None) -> None:
+    """The background commit job: commit a batch marked "committing" (anything else: nothing to do)."""
+    batch = ImportBatch.objects.select_related("tenant").filter(pk=batch_id).first()
+    if batch is None or batch.status != Status.COMMITTING:
+        return  # a repeated or redelivered job: already committed, or handed back to review
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        import_commit(tenant=batch.tenant, actor=actor, import_id=batch.pk)
+    except errors.DomainError as exc:
+        _commit_failed(batch, exc.message)
+    except Exception:
+        logger.exception("commit of import %s failed", batch.pk)
+        _commit_failed(batch, "The commit failed because of an internal error (it has been logged); nothing was "
+                              "written, commit again.")
+        raise
+
+
+def _commit_failed(batch: ImportBatch, message: str) -> None:
+    """Hand a batch whose commit job failed back to review; its transaction wrote nothing."""
+    ImportBatch.objects.filter(pk=batch.pk, status=Status.COMMITTING).update(
+        status=Status.REVIEW, error=message[:2000], updated_at=timezone.now()
+    )
+
+
+def import_commit(*, tenant: Tenant, actor: User | None, import_id: Any) -> ImportBatch:
+    """Write every valid, included, non-duplicate row to the ledger in one transaction, now.
+
+    The CLI and the commit job call this; requests call `import_commit_start`. Idempotent: a
+    second (or concurrent) commit waits for the batch lock, finds the batch committed and
+    returns it unchanged; the fingerprint index refuses any row already there.
     """
     with transaction.atomic():
         batch = _locked_batch(tenant=tenant, import_id=import_id)
         if batch.status == Status.COMMITTED:
             return batch
-        if batch.status != Status.REVIEW:
-            raise errors.Conflict(
-                f"The import is {batch.get_status_display().lower()} and cannot be committed"
-                + ("; upload the file again" if batch.status == Status.UNDONE else "")
-            )
-        account = Account.objects.select_for_update().get(pk=batch.account_id)
-        if account.archived_at is not None:
-            raise errors.Conflict(f"The account {account.name!r} is archived; unarchive it before committing")
+        account = _committable(batch)
+        before = batch.status
         _insert_from_staging(batch=batch, actor=actor)
-        counts = Transaction.objects.filter(tenant=tenant, import_batch=batch).aggregate(
-            n=models.Count("id"), total=models.Sum("amount")
-        )
-        total = counts["total"] or Decimal("0")
+        added = Transaction.objects.filter(tenant=tenant, import_batch=batch)
+        counts = added.aggregate(n=models.Count("id"), total=models.Sum("amount"), first=models.Min("booked_on"))
+        total = money.stored(counts["total"])
         if total:
             Account.objects.filter(pk=account.pk).update(balance=models.F("balance") + total)
+        _categorize_from_file(batch)
+        ledger_rules.apply_to_import(tenant, batch.pk)
+        if counts["first"] is not None:
+            ledger_transfers.detect(tenant, since=counts["first"], actor=actor)
         now = timezone.now()
-        batch.status, batch.rows_committed, batch.committed_at = Status.COMMITTED, counts["n"], now
-        batch.save(update_fields=["status", "rows_committed", "committed_at", "updated_at"])
+        batch.status, batch.rows_committed, batch.committed_at, batch.error = Status.COMMITTED, counts["n"], now, ""
+        batch.save(update_fields=["status", "rows_committed", "committed_at", "error", "updated_at"])
         audit_services.audit_record(
             tenant=tenant, actor=actor, action="import.commit", instance=batch,
-            changes={"status": [Status.REVIEW, Status.COMMITTED], "rows_committed": [0, counts["n"]],
+            changes={"status": [before, Status.COMMITTED], "rows_committed": [0, counts["n"]],
                      "amount": [None, total]},
         )
     return batch
+
+
+def _categorize_from_file(batch: ImportBatch) -> int:
+    """A category column in the file names the tenant's categories: rows whose text matches exactly one
+    category (ignoring case) get it, marked as set by the import; other text is left for rules."""
+    by_name: dict[str, list] = {}
+    for category in Category.objects.filter(tenant_id=batch.tenant_id, archived_at__isnull=True).only("id", "name"):
+        by_name.setdefault(category.name.casefold(), []).append(category.pk)
+    names = (StagedRow.objects.filter(tenant_id=batch.tenant_id, batch=batch).exclude(category="")
+             .values_list("category", flat=True).distinct())
+    changed = 0
+    for name in names.iterator():
+        matches = by_name.get(name.strip().casefold(), [])
+        if len(matches) != 1:
+            continue
+        rows = StagedRow.objects.filter(tenant_id=batch.tenant_id, batch=batch, category=name).values("transaction_id")
+        changed += Transaction.objects.filter(tenant_id=batch.tenant_id, import_batch=batch, id__in=rows).update(
+            category_id=matches[0], category_source=CategorySource.IMPORT)
+    return changed
 
 
 def _insert_from_staging(*, batch: ImportBatch, actor: User | None) -> None:
@@ -355,7 +461,9 @@ def import_undo(*, tenant: Tenant, actor: User | None, import_id: Any) -> Import
         Account.objects.select_for_update().filter(pk=batch.account_id).first()
         added = Transaction.objects.filter(tenant=tenant, import_batch=batch)
         counts = added.aggregate(n=models.Count("id"), total=models.Sum("amount"))
-        total = counts["total"] or Decimal("0")
+        total = money.stored(counts["total"])
+        ledger_transfers.unlink_before_delete(tenant=tenant, transactions=added)
+        ledger_services.transaction_tags_clear(tenant=tenant, transactions=added)
         added._raw_delete(added.db)
         if total:
             Account.objects.filter(pk=batch.account_id).update(balance=models.F("balance") - total)
@@ -370,9 +478,18 @@ def import_undo(*, tenant: Tenant, actor: User | None, import_id: Any) -> Import
 
 
 def import_retry(*, tenant: Tenant, actor: User | None, import_id: Any, enqueue: bool = True) -> ImportBatch:
-    """Run the job again for a batch that failed or whose worker died; staged rows are rebuilt."""
+    """Run the job again for a batch that failed or whose worker died: reading (staged rows are rebuilt)
+    or committing (the commit job runs again; a commit that did happen is not repeated)."""
     with transaction.atomic():
         batch = _locked_batch(tenant=tenant, import_id=import_id)
+        if batch.status == Status.COMMITTING:
+            # The commit job died with its worker: its transaction wrote nothing; run it again.
+            audit_services.audit_record(tenant=tenant, actor=actor, action="import.retry", instance=batch,
+                                        changes={"job": [None, "commit"]})
+            if enqueue:
+                actor_id = actor.pk if actor is not None else None
+                transaction.on_commit(lambda: jobs.enqueue_commit(batch.pk, actor_id))
+            return batch
         if batch.status not in (Status.FAILED, Status.QUEUED, Status.READING, Status.VALIDATING):
             raise errors.Conflict(f"The import is {batch.get_status_display().lower()} and is not re-run")
         before = batch.status

@@ -8,20 +8,21 @@ with the same header; every import still shows it for review, so it is a member'
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import uuid
 
 from django.conf import settings
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from coffer import errors
-from coffer.api import deps, pagination, uploads
+from coffer.api import deps, idempotency, pagination, uploads
 from coffer.api import errors as api_errors
 from coffer.api.db import db_bound
 from coffer.api.routing import CofferRouter
@@ -113,7 +114,7 @@ def _row_out(row: StagedRow) -> dict:
 
 
 def _location(ctx: deps.TenantContext, batch: ImportBatch) -> str:
-    return f"/api/v1/tenants/{ctx.tenant.slug}/imports/{batch.pk}"
+    return _location_of(ctx, batch.pk)
 
 
 def _next(key) -> str | None:
@@ -146,9 +147,55 @@ def _create(ctx: deps.TenantContext, upload: uploads.Upload) -> tuple[dict, str]
     return _out(batch), _location(ctx, batch)
 
 
+def _upload_hash(upload: uploads.Upload) -> str:
+    """The request's identity for Idempotency-Key: the file's bytes (sha256), its name and the form fields."""
+    digest = hashlib.sha256()
+    upload.file.seek(0)
+    while block := upload.file.read(1024 * 1024):
+        digest.update(block)
+    upload.file.seek(0)
+    return idempotency.body_hash({"file_sha256": digest.hexdigest(), "file_name": upload.file_name,
+                                  "fields": upload.fields})
+
+
+def _create_once(ctx: deps.TenantContext, upload: uploads.Upload, key: str | None, path: str) -> tuple[int, dict, dict]:
+    """(status, body, headers). With a key, the same upload again answers with the first import as it
+    stands now; the same key with another file or other fields is 409."""
+    if key is None:
+        body, location = _create(ctx, upload)
+        return 202, body, {"Location": location}
+    created: list[str] = []
+
+    def create() -> tuple[int, dict]:
+        body, _ = _create(ctx, upload)
+        created.append(body["id"])
+        return 202, body
+
+    status, body, replayed = idempotency.run(key=key, user=ctx.user, method="POST", path=path,
+                                             request_hash=_upload_hash(upload), call=create)
+    if not replayed:
+        return status, body, {"Location": _location_of(ctx, body["id"])}
+    for lost in created:  # a concurrent request with this key won; its import is the answer
+        services.import_discard_upload(tenant=ctx.tenant, import_id=lost)
+    try:
+        body = _out(selectors.import_get(tenant=ctx.tenant, import_id=body["id"]))
+    except errors.NotFound:
+        pass  # gone since: the first answer as it was
+    return status, body, {"Location": _location_of(ctx, body["id"]), idempotency.REPLAYED_HEADER: "true"}
+
+
+def _location_of(ctx: deps.TenantContext, import_id: str) -> str:
+    return f"/api/v1/tenants/{ctx.tenant.slug}/imports/{import_id}"
+
+
 @router.post(BASE, status_code=202, response_model=schemas.ImportOut, openapi_extra=_UPLOAD_BODY,
-             responses={413: {"description": "The file is larger than IMPORT_MAX_FILE_BYTES"}})
-async def import_upload(request: Request, ctx: deps.TenantContext = Depends(deps.tenant_context)):
+             responses={413: {"description": "The file is larger than IMPORT_MAX_FILE_BYTES"},
+                        409: {"description": "The Idempotency-Key was used for another file or other fields"}})
+async def import_upload(
+    request: Request, ctx: deps.TenantContext = Depends(deps.tenant_context),
+    idempotency_key: str | None = Header(None, alias=idempotency.HEADER,
+                                         description="Send the same upload again safely: the first import answers"),
+):
     """Upload a statement (multipart: `file`, `account_id`, optional `sheet`); it is read in the background."""
     ctx.require(roles.Action.WRITE_TRANSACTIONS)
     limit = settings.IMPORT_MAX_FILE_BYTES
@@ -160,10 +207,11 @@ async def import_upload(request: Request, ctx: deps.TenantContext = Depends(deps
             request=request, code="file-too-large",
         )
     try:
-        body, location = await run_in_threadpool(db_bound(_create), ctx, upload)
+        status, body, headers = await run_in_threadpool(db_bound(_create_once), ctx, upload, idempotency_key,
+                                                        request.url.path)
     finally:
         upload.close()
-    return JSONResponse(body, status_code=202, headers={"Location": location})
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.get(BASE, response_model=Page[schemas.ImportOut])
@@ -271,11 +319,25 @@ def import_rows_bulk(
 # --- commit, undo, preset ------------------------------------------------------
 
 
-@router.post(ONE + "/commit", response_model=schemas.ImportOut)
+@router.post(ONE + "/commit", status_code=202, response_model=schemas.ImportOut,
+             responses={200: {"description": "Already committed: nothing more is written",
+                              "model": schemas.ImportOut}})
 def import_commit(import_id: uuid.UUID, ctx: deps.TenantContext = Depends(deps.tenant_context)):
-    """Write every valid, included row to the ledger in one transaction; committing again adds nothing."""
+    """Commit in the background: 202 with the import ("committing") and its URL; poll it until "committed"
+    (`summary.rows_committed`), or back in "review" with `error` if the commit failed (nothing written).
+    Every valid, included row is written in one transaction; committing again adds nothing."""
     ctx.require(roles.Action.WRITE_TRANSACTIONS)
-    return _out(services.import_commit(tenant=ctx.tenant, actor=ctx.user, import_id=import_id))
+    batch = services.import_commit_start(tenant=ctx.tenant, actor=ctx.user, import_id=import_id)
+    status = 200 if batch.status == ImportBatch.Status.COMMITTED else 202
+    return JSONResponse(_out(batch), status_code=status, headers={"Location": _location(ctx, batch)})
+
+
+@router.post(ONE + "/retry", status_code=202, response_model=schemas.ImportOut)
+def import_retry(import_id: uuid.UUID, ctx: deps.TenantContext = Depends(deps.tenant_context)):
+    """Run the job again for an import that failed, or whose worker died while reading or committing."""
+    ctx.require(roles.Action.WRITE_TRANSACTIONS)
+    batch = services.import_retry(tenant=ctx.tenant, actor=ctx.user, import_id=import_id)
+    return JSONResponse(_out(batch), status_code=202, headers={"Location": _location(ctx, batch)})
 
 
 @router.post(ONE + "/undo", response_model=schemas.ImportOut)

@@ -32,8 +32,11 @@ def parse_row(number: int, cells: Sequence[Any], *, mapping: Mapping[str, int | 
               formats: ColumnFormats | Mapping[str, Any] | None = None) -> ParsedRow:
     """Parse one row given as cells (typically edited text). Without `formats`, the row alone decides
     the column formats (an ambiguous date such as 03/04/2024 is then read day-first)."""
-    raw = base.RawRow(number=number, cells=[None if c is None or (isinstance(c, str) and not c.strip()) else c
-                                            for c in cells])
+    raw = base.RawRow(number=number, cells=[
+        None if c is None or (isinstance(c, str) and not c.strip())
+        else (base.error_literal(c) or c) if isinstance(c, str) else c
+        for c in cells
+    ])
     clean = normalise_mapping(mapping)
     if isinstance(formats, Mapping):
         formats = ColumnFormats.from_dict(formats)

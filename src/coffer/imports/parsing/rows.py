@@ -7,6 +7,8 @@
 Required: a booking date and an amount (one amount column, or debit and/or credit). A missing
 one is E_REQUIRED_MISSING on its column; an unreadable one E_DATE_INVALID / E_AMOUNT_INVALID
 with the raw value. Debit columns are outflows (negative) whatever their sign in the file.
+A spreadsheet error value (#REF!, #N/A) in a mapped cell is E_CELL_ERROR where the transaction
+needs the field, W_CELL_ERROR (field left empty) where it is optional.
 """
 
 from __future__ import annotations
@@ -119,7 +121,11 @@ def cell_text(value: Any) -> str:
 
 
 _FIELD_NAMES = {"date": "date", "value_date": "value date", "amount": "amount", "debit": "debit amount",
-                "credit": "credit amount", "balance": "balance"}
+                "credit": "credit amount", "balance": "balance", "description": "description",
+                "counterparty": "counterparty", "reference": "reference", "category": "category",
+                "currency": "currency", "direction": "debit/credit indicator"}
+# A spreadsheet error in one of these blocks the row; elsewhere the field is left empty.
+_NEEDED = {"date", "amount", "debit", "credit", "direction", "description", "reference", "currency"}
 
 
 class RowParser:
@@ -160,10 +166,24 @@ class RowParser:
             except amounts.InvalidAmount:
                 parsed.balance = None
         for field in ("description", "counterparty", "reference", "category"):
-            setattr(parsed, field, cell_text(self.cell(row, field)))
+            value = self.cell(row, field)
+            if isinstance(value, base.ErrorCell):
+                found.append(self._cell_error(row, field, value))
+                value = None
+            setattr(parsed, field, cell_text(value))
         if "currency" in self.mapping:
             parsed.currency = self._currency(row, found)
         return parsed
+
+    def _cell_error(self, row: base.RawRow, field: str, value: base.ErrorCell) -> issues.Issue:
+        name, letter = _FIELD_NAMES[field], self.columns.get(field)
+        if field in _NEEDED:
+            return issues.error(row=row.number, column=letter, code=issues.E_CELL_ERROR, value=value.code,
+                                message=f"The cell holds the spreadsheet error {value.code} instead of the {name}; fix "
+                                        "the formula in the file, or type the value here.")
+        return issues.warning(row=row.number, column=letter, code=issues.W_CELL_ERROR, value=value.code,
+                              message=f"The cell holds the spreadsheet error {value.code} instead of the {name}; "
+                                      f"the {name} is left empty.")
 
     # --- dates ---------------------------------------------------------------
 
@@ -179,15 +199,15 @@ class RowParser:
                 found.append(issues.error(row=row.number, column=letter, code=issues.E_REQUIRED_MISSING,
                                           message=f"The {name} is missing; every transaction needs one."))
             return None
+        if isinstance(value, base.ErrorCell):
+            found.append(self._cell_error(row, field, value))
+            return None
         column = self._date_column(field)
         try:
             return column.parse(value)
         except dates.InvalidDate:
             pass
-        if isinstance(value, base.ErrorCell):
-            message = f"The {name} cell holds the spreadsheet error {value.code}, not a date."
-        else:
-            message = f"“{cell_text(value)}” is not a date (expected {column.describe()})."
+        message = f"“{cell_text(value)}” is not a date (expected {column.describe()})."
         if required:
             found.append(issues.error(row=row.number, column=letter, code=issues.E_DATE_INVALID,
                                       message=message, value=value))
@@ -202,16 +222,15 @@ class RowParser:
         value = self.cell(row, field)
         if value is None:
             return None
+        if isinstance(value, base.ErrorCell):
+            found.append(self._cell_error(row, field, value))
+            raise amounts.InvalidAmount
         column = self.formats.amounts.get(field) or amounts.AmountColumn()
         try:
             return column.parse(value)
         except amounts.InvalidAmount:
             pass
-        name = _FIELD_NAMES[field]
-        if isinstance(value, base.ErrorCell):
-            message = f"The {name} cell holds the spreadsheet error {value.code}, not a number."
-        else:
-            message = f"“{cell_text(value)}” is not an amount (expected a number like {column.example()})."
+        message = f"“{cell_text(value)}” is not an amount (expected a number like {column.example()})."
         if invalid_code == issues.W_BALANCE_INVALID:
             found.append(issues.warning(row=row.number, column=self.columns.get(field), code=invalid_code,
                                         message=message + " The balance is not checked on this row.", value=value))
@@ -265,6 +284,9 @@ class RowParser:
         """Apply a separate debit/credit indicator column (Dutch "Af/Bij", "D/C", "S/H")."""
         if amount is None or "direction" not in self.mapping:
             return amount
+        if isinstance(self.cell(row, "direction"), base.ErrorCell):
+            found.append(self._cell_error(row, "direction", self.cell(row, "direction")))
+            return None
         word = cell_text(self.cell(row, "direction")).lower().strip(".")
         if word in _DEBIT_WORDS:
             return -abs(amount)
@@ -274,6 +296,9 @@ class RowParser:
 
     def _currency(self, row: base.RawRow, found: list[issues.Issue]) -> str:
         value = self.cell(row, "currency")
+        if isinstance(value, base.ErrorCell):
+            found.append(self._cell_error(row, "currency", value))
+            return ""
         code = cell_text(value).upper()
         if code and not money.is_currency(code):
             found.append(issues.error(row=row.number, column=self.columns["currency"], code=issues.E_CURRENCY_INVALID,

@@ -25,7 +25,7 @@ class RowStream:
             sample = self._sample(sample_rows)
             formats = row_parsing.ColumnFormats.from_sample(clean, sample)
             if len(sample) >= sample_rows:
-                formats = self._prove_date_orders(formats, clean)
+                formats = self._prove_date_orders(formats, clean, sample)
         self.parser = row_parsing.RowParser(clean, formats)
         self.formats = formats
         self.rows_total = self.skipped_blank = self.skipped_summary = self.skipped_notes = 0
@@ -49,11 +49,13 @@ class RowStream:
         finally:
             rows.close()
 
-    def _prove_date_orders(self, formats: row_parsing.ColumnFormats,
-                           mapping: dict[str, int]) -> row_parsing.ColumnFormats:
+    def _prove_date_orders(self, formats: row_parsing.ColumnFormats, mapping: dict[str, int],
+                           sample: list[base.RawRow]) -> row_parsing.ColumnFormats:
         """The sample left a date column ambiguous (every day <= 12): look through the rest of the
-        file, date cells only, for a value that decides it, so no row is read in the wrong order."""
-        open_fields = {f: mapping[f] for f, column in formats.dates.items() if not column.proven}
+        file, date cells only, for a value that decides it, so no row is read in the wrong order.
+        A column whose sample holds no text at all (real spreadsheet dates) has nothing to decide."""
+        open_fields = {f: mapping[f] for f, column in formats.dates.items()
+                       if not column.proven and _has_text(sample, mapping[f])}
         if not open_fields:
             return formats
         decided = dict(formats.dates)
@@ -81,10 +83,10 @@ class RowStream:
                 if row.number == self.header_row:
                     header = _words(row.cells)
                 continue
-            if row.is_blank() or all(i >= len(row.cells) or row.cells[i] is None for i in mapped):
-                self.skipped_blank += 1
+            if row.is_blank() or all(i >= len(row.cells) or row.cells[i] is None for i in mapped) or _only_errors(row):
+                self.skipped_blank += 1  # an error-only line is a formula dragged below the table
                 continue
-            if header is not None and _words(row.cells) == header:
+            if header is not None and _repeats_header(row.cells, header):
                 self.skipped_notes += 1  # the header repeated (page breaks in converted statements)
                 continue
             has_date = parser.has_date(row)
@@ -97,6 +99,23 @@ class RowStream:
                 continue
             self.rows_total += 1
             yield parser.parse(row)
+
+
+def _has_text(rows: list[base.RawRow], index: int) -> bool:
+    return any(index < len(row.cells) and isinstance(row.cells[index], str) for row in rows)
+
+
+def _only_errors(row: base.RawRow) -> bool:
+    return all(cell is None or isinstance(cell, base.ErrorCell) for cell in row.cells)
+
+
+def _repeats_header(cells: list[object], header: list[str]) -> bool:
+    """The header line again; the first cell decides for nearly every row before any list is built."""
+    first = cells[0] if cells else None
+    if (first is None and header[:1] not in ([], [""])) or (
+            first is not None and (not header or str(first).strip().lower() != header[0])):
+        return False
+    return _words(cells) == header
 
 
 def _words(cells: list[object]) -> list[str]:

@@ -12,7 +12,8 @@ from typing import Protocol, Union
 from coffer.imports import errors
 from coffer.imports import limits as import_limits
 
-_ERROR_LITERALS = re.compile(r"^#(REF!|DIV/0!|VALUE!|N/A|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$")
+# Excel's error values, and LibreOffice's "Err:502" family as it shows them.
+_ERROR_LITERALS = re.compile(r"^(?:#(?:REF!|DIV/0!|VALUE!|N/A|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)|Err:[0-9]{3})$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,9 +73,17 @@ def text_cell(value: str, *, limits: import_limits.ImportLimits, row: int, colum
     stripped = value.strip()
     if not stripped:
         return None
-    if stripped[0] == "#" and _ERROR_LITERALS.match(stripped):
+    if stripped[0] in ("#", "E") and _ERROR_LITERALS.match(stripped):
         return ErrorCell(stripped)
     return value
+
+
+def error_literal(value: str) -> ErrorCell | None:
+    """'#REF!' (as text, e.g. in a CSV export or an edited cell) -> ErrorCell; anything else None."""
+    stripped = value.strip()
+    if stripped[:1] in ("#", "E") and _ERROR_LITERALS.match(stripped):
+        return ErrorCell(stripped)
+    return None
 
 
 def too_many_rows(count: int, *, limits: import_limits.ImportLimits) -> errors.LimitExceeded:

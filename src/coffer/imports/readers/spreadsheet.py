@@ -1,9 +1,10 @@
 """xlsx/xlsm/xlsb, xls and ods through python-calamine (Rust): values only, macros never run.
 
 calamine gives cached formula results (a formula without a cached value reads as empty) and
-returns spreadsheet error values (#REF!, #DIV/0!) as empty cells; text cells that spell an
-error literal become `ErrorCell`. Its XML parser does not expand DTD entities. Each sheet
-is decoded once (into Rust memory, not Python objects) and its rows are converted lazily.
+returns spreadsheet error values (#REF!, #DIV/0!) as empty cells: for .xlsx/.xlsm/.ods the
+`errorcells` scan finds them in the file and they become `ErrorCell`, as do text cells that
+spell an error literal. Its XML parser does not expand DTD entities. Each sheet is decoded
+once (into Rust memory, not Python objects) and its rows are converted lazily.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import python_calamine
 
 from coffer.imports import errors
 from coffer.imports import limits as import_limits
-from coffer.imports.readers import base
+from coffer.imports.readers import base, errorcells
 
 _PASSWORD = (
     "The file is password-protected; open it in your spreadsheet program, remove the password "
@@ -30,6 +31,7 @@ class SpreadsheetWorkbook:
         self.format = format
         self.limits = limits
         self._loaded: dict[str, Any] = {}
+        self._has_errors: dict[str, bool] = {}
         try:
             self._book = python_calamine.CalamineWorkbook.from_path(str(self.path))
             metadata = list(self._book.sheets_metadata)
@@ -79,12 +81,21 @@ class SpreadsheetWorkbook:
         if end[0] + 1 > limits.max_rows:
             raise base.too_many_rows(end[0] + 1, limits=limits)
         padding: list[base.Cell] = [None] * start[1]
+        if name not in self._has_errors:
+            self._has_errors[name] = errorcells.has_errors(self.path, format=self.format, sheet=name)
+        found = errorcells.scan(self.path, format=self.format, sheet=name) if self._has_errors[name] else iter(())
+        pending = next(found, None)
         try:
             # calamine yields from the sheet's first row (row 1) but from the first used column.
             for index, values in enumerate(data.iter_rows()):
                 number = index + 1
                 cells = padding + [_cell(value, limits=limits, row=number, column=start[1] + i)
                                    for i, value in enumerate(values)]
+                while pending is not None and pending[0] <= number:
+                    row, column, code = pending
+                    if row == number and column < len(cells) and cells[column] is None:
+                        cells[column] = base.ErrorCell(code)  # calamine read it as blank
+                    pending = next(found, None)
                 yield base.RawRow(number=number, cells=cells)
         except errors.UnreadableFile:
             raise

@@ -80,18 +80,16 @@ def _account(tenant: Tenant, name: str, currency: str | None) -> Account:
 
 
 def result(batch: ImportBatch) -> dict:
+    """The --json object: exactly the keys issue 3 lists (a failed file's reason goes to stderr)."""
     issues = [] if batch.status == ImportBatch.Status.FAILED else list(
         selectors.import_issues_all(tenant=batch.tenant, import_id=batch.pk)
     )
     return {
         "import_id": str(batch.pk),
         "status": batch.status,
-        "error": batch.error or None,
-        "format": batch.format or None,
         "sheet": batch.sheet or None,
         "header_row": batch.header_row,
         "mapping": selectors.mapping_letters(batch.mapping),
-        "mapping_confidence": batch.mapping_confidence,
         "rows_total": batch.rows_total,
         "rows_valid": batch.rows_valid,
         "rows_with_errors": batch.rows_with_errors,
