@@ -13,4 +13,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coffer.settings")
 
 app = Celery("coffer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["coffer.imports"])
+app.autodiscover_tasks(["coffer.imports", "coffer.quality"])
