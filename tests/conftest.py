@@ -16,7 +16,10 @@ def _fast_password_hashing(settings):
 def _clear_cache():
     from django.core.cache import cache
 
+    from coffer.ops import ratelimit
+
     cache.clear()
+    ratelimit.reset()  # API rate-limit counts kept in memory when there is no Redis
     yield
     cache.clear()
 

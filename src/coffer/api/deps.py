@@ -16,6 +16,7 @@ from coffer.api import jwt
 from coffer.api import services as api_services
 from coffer.api.db import db_bound
 from coffer.api.models import ApiToken
+from coffer.ops import context as ops_context
 from coffer.secrets import secret_hash
 from coffer.tenancy import roles
 from coffer.tenancy import selectors as tenancy_selectors
@@ -101,4 +102,5 @@ def tenant_context(
     membership = tenancy_selectors.membership_get(user=principal.user, tenant_ref=tenant)
     if principal.api_token is not None and principal.api_token.tenant_id != membership.tenant_id:
         raise errors.NotFound("No such tenant")
+    ops_context.bind(tenant=membership.tenant, user=principal.user)
     return TenantContext(principal=principal, tenant=membership.tenant, role=membership.role)

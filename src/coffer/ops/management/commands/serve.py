@@ -1,6 +1,11 @@
+import os
+from pathlib import Path
+
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from coffer.ops import metrics
 
 
 class Command(BaseCommand):
@@ -13,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--reload", action="store_true", help="Restart on code changes (development)")
 
     def handle(self, *args, host, port, workers, reload, **options):
+        if workers > 1 and not reload:
+            self._share_metrics_between_workers()
         self.stdout.write(f"Coffer on http://{host}:{port}/ (API docs at /api/docs), {workers} worker(s)")
         uvicorn.run(
             "coffer.asgi:application",
@@ -22,5 +29,17 @@ class Command(BaseCommand):
             reload=reload,
             proxy_headers=settings.SECURE_PROXY_SSL_HEADER is not None,
             lifespan="on",
-            access_log=settings.DEBUG,
+            access_log=False,  # coffer.access writes one line per request, with its request id
+            log_config=None,  # uvicorn's lines go through Coffer's logging (JSON in production)
         )
+
+    def _share_metrics_between_workers(self) -> None:
+        """Workers are separate processes: prometheus_client sums their samples from files in one
+        directory, which must start empty. Set PROMETHEUS_MULTIPROC_DIR to choose it."""
+        directory = metrics.multiprocess_dir()
+        if directory is None:
+            directory = str(settings.VAR_DIR / "prometheus")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.makedirs(directory, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):  # samples of an earlier run
+            stale.unlink(missing_ok=True)
