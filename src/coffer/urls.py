@@ -28,6 +28,7 @@ urlpatterns = [
     *_reset,
     path("accounts/", include("django.contrib.auth.urls")),
     path("organizations/new/", views.organization_new, name="organization_new"),
+    path("", include("coffer.web.urls_person")),
     path("t/<slug:tenant_slug>/", include("coffer.web.urls")),
     path("", views.home, name="home"),
 ]

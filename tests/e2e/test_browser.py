@@ -136,3 +136,206 @@ def test_a_new_person_signs_up_creates_an_account_adds_a_transaction_and_sees_th
     _shot(page, "12-transactions-phone")
 
     assert page.problems == [], page.problems  # no CSP violation, no failed asset, no script error
+
+
+@pytest.fixture
+def acme_books(transactional_db):
+    """An owner (email confirmed) and their organization, made before the browser's event loop starts."""
+    from tests import factories
+
+    owner = factories.user("olga@example.test", name="Olga Owner")
+    owner.email_confirmed_at = owner.date_joined
+    owner.save(update_fields=["email_confirmed_at"])
+    return factories.organization(owner, name="Acme Books")
+
+
+def test_an_owner_invites_a_member_who_signs_up_from_the_emailed_link_and_lands_in_the_organization(
+        acme_books, browser_page, live_server_url):
+    from django.core import mail
+    from playwright.sync_api import expect
+
+    from tests import factories
+
+    tenant = acme_books
+    page = browser_page
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill("olga@example.test")
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/t/{tenant.slug}/organization/")
+    page.get_by_role("link", name="Manage members").click()
+    page.get_by_role("link", name="Invite someone").click()
+
+    page.get_by_label("Email address").fill("not-an-email")
+    page.get_by_role("button", name="Send invitation").click()  # refused next to the field
+    expect(page.locator("#id_email_error")).to_have_text("Enter a valid email address.")
+    page.get_by_label("Email address").fill("ines@example.test")
+    page.get_by_label("Role").select_option("member")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to ines@example.test.")).to_be_visible()
+    _shot(page, "people-01-invitations")
+
+    # The invitee opens the emailed link in a browser of their own and signs up on the spot.
+    link = re.search(r"https?://[^/\s]+(/invitations/accept\?token=\S+)", mail.outbox[-1].body).group(1)
+    other = page.context.browser.new_context(base_url=live_server_url, viewport={"width": 390, "height": 844})
+    try:
+        invitee = other.new_page()
+        invitee.goto(link)
+        expect(invitee.get_by_role("heading", name="Join Acme Books")).to_be_visible()
+        invitee.get_by_label("Your name").fill("Ines Invitee")
+        invitee.get_by_label("Password").fill("a-long-enough-passphrase")
+        _shot(invitee, "people-02-invitation-accept-phone")
+        invitee.get_by_role("button", name="Create account and join").click()
+        expect(invitee.get_by_test_id("current-tenant")).to_have_text("Acme Books")
+        expect(invitee.get_by_text("Welcome to Acme Books.")).to_be_visible()
+        invitee.goto(link)  # the link worked once
+        expect(invitee.get_by_text("This invitation has already been used.")).to_be_visible()
+    finally:
+        other.close()
+
+    # The owner sees the new member and changes their role in place (HTMX swaps the row).
+    page.get_by_role("navigation", name="Organization").get_by_role("link", name="Members").click()
+    row = page.locator("tr", has_text="ines@example.test")
+    expect(row).to_be_visible()
+    row.get_by_label("Role of Ines Invitee").select_option("viewer")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("tr", has_text="ines@example.test").get_by_label("Role of Ines Invitee")).to_have_value("viewer")
+    _shot(page, "people-03-members")
+
+    page.get_by_role("navigation", name="Organization").get_by_role("link", name="Audit trail").click()
+    expect(page.locator("code", has_text="membership.update").first).to_be_visible()
+    _shot(page, "people-04-audit")
+
+    page.locator("details.usermenu > summary").click()
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill("Spreadsheet sync")
+    page.get_by_label("Access").select_option("read-write")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_test_id("new-token")).to_contain_text("shown only this once")
+    _shot(page, "people-05-tokens")
+
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_label("Time zone").select_option("Europe/Zurich")
+    page.get_by_label("Date format").select_option("dmy")
+    page.get_by_label("Number format").select_option("1.234,56")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_test_id("format-preview")).to_contain_text("-1.234,56")
+    _shot(page, "people-06-profile")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/t/{tenant.slug}/members/")
+    _shot(page, "people-07-members-phone")
+
+    assert page.problems == [], page.problems
+
+
+@pytest.fixture
+def categorized_books(transactional_db):
+    """An owner's organization with a month of transactions (some categorized, some tagged), made before the
+    browser's event loop starts."""
+    import datetime as dt
+
+    from coffer.ledger import services as ledger_services
+    from coffer.ledger.models import Category
+    from tests import factories
+
+    owner = factories.user("tess@example.test", name="Tess Owner")
+    owner.email_confirmed_at = owner.date_joined
+    owner.save(update_fields=["email_confirmed_at"])
+    tenant = factories.organization(owner, name="Tidy Books")
+    account = factories.account(tenant, name="Everyday", opening_balance="2000")
+    ledger_services.tag_create(tenant=tenant, actor=owner, name="holiday")
+    first = dt.date.today().replace(day=1)
+
+    def cat(name):
+        return Category.objects.get(tenant=tenant, name=name).pk
+
+    for day, amount, text, category in [
+        (1, "-850.00", "Rent", cat("Rent / mortgage")), (2, "-64.20", "Supermarket", cat("Groceries")),
+        (3, "-38.50", "Pizza place", cat("Restaurants")), (4, "-45.00", "Train tickets", cat("Public transport")),
+        (5, "-12.99", "Streaming service", cat("Streaming")), (6, "-23.10", "Corner shop", None),
+        (7, "-9.80", "Bakery", None), (8, "3200.00", "Salary", cat("Salary")),
+    ]:
+        factories.transaction(account, amount=amount, booked_on=first + dt.timedelta(days=min(day, 27) - 1),
+                              description=text, category_id=category, tags=["holiday"] if day == 3 else [])
+    return tenant
+
+
+def test_an_owner_filters_bulk_categorizes_exports_and_sees_spending_by_category(categorized_books, browser_page):
+    from playwright.sync_api import expect
+
+    from tests import factories
+
+    page, tenant = browser_page, categorized_books
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill("tess@example.test")
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    _nav(page, "Transactions")
+    page.get_by_text("Filter and sort").click()
+    page.get_by_label("Category", exact=True).select_option(label="Uncategorized")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("tr[id^=txn-]")).to_have_count(2)
+    _shot(page, "tx-01-filters-open")
+
+    # Bulk: tick every row on the page, put them in Groceries, tag them.
+    page.get_by_label("Select all on this page").check()
+    expect(page.locator("[data-bulk-count]")).to_have_text("2 selected")
+    page.get_by_label("Category for the selected transactions").select_option(label="Food › Groceries")
+    _shot(page, "tx-02-bulk-bar")
+    page.get_by_role("button", name="Set category").click()
+    expect(page.get_by_text("Category set on 2 transactions.")).to_be_visible()
+    expect(page.get_by_test_id("no-transactions")).to_be_visible()  # none uncategorized any more
+
+    page.goto(f"/t/{tenant.slug}/transactions/")
+    page.get_by_label("Select all on this page").check()
+    page.get_by_label("Tag for the selected transactions").fill("holiday")
+    page.get_by_label("Tag for the selected transactions").press("Enter")  # Enter means "Add tag"
+    expect(page.get_by_text("Tag “holiday” added to 7 transactions.")).to_be_visible()
+    expect(page.locator("a.tag-chip", has_text="#holiday")).to_have_count(8)
+    _shot(page, "tx-03-categorized")
+
+    # Inline edit with category and tags.
+    row = page.locator("tr", has_text="Bakery")
+    row.get_by_role("link", name="Edit").click()
+    editing = page.locator("tr.editing")
+    editing.get_by_label("Category").select_option(label="Food › Restaurants")
+    editing.get_by_label("Tags").fill("")
+    editing.get_by_role("button", name="Save").click()
+    expect(page.locator("tr", has_text="Bakery").get_by_test_id("category")).to_have_text("Food › Restaurants")
+
+    with page.expect_download() as download:
+        page.get_by_test_id("export-csv").click()
+    assert download.value.suggested_filename.startswith("tidy-books-transactions-")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Date,Value date,Account") and "Food › Restaurants" in text
+
+    _nav(page, "Categories")
+    expect(page.get_by_test_id("category-tree")).to_contain_text("Groceries")
+    _shot(page, "tx-04-categories")
+    page.get_by_role("navigation", name="Categories and tags").get_by_role("link", name="Tags").click()
+    _shot(page, "tx-05-tags")
+
+    _nav(page, "Dashboard")
+    spending = page.locator("#spending")
+    expect(spending.locator("rect.bar.cat")).to_have_count(4)  # Housing, Food, Transport, Subscriptions
+    spending.get_by_label("Period").select_option("custom")
+    expect(spending.get_by_label("From")).to_be_visible()
+    spending.get_by_label("Period").select_option("this_year")
+    expect(spending.get_by_label("From")).to_be_hidden()
+    spending.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("spending-period")).to_have_text(str(__import__("datetime").date.today().year))
+    spending.locator("summary", has_text="Show the numbers").click()
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "tx-06-dashboard-spending")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/t/{tenant.slug}/transactions/")
+    page.get_by_label("Select all on this page").check()
+    _shot(page, "tx-07-transactions-phone")
+    page.goto(f"/t/{tenant.slug}/categories/")
+    _shot(page, "tx-08-categories-phone", full_page=False)
+
+    assert page.problems == [], page.problems

@@ -139,7 +139,17 @@ def test_the_account_page_shows_its_balance_and_only_its_own_transactions(org, d
 
     client = org.client("viewer")
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(12):  # + tags (1), category labels (1), the balance chart (2)
         page = client.get(org.url(f"accounts/{mine.pk}/")).content.decode()
 
     assert "7.50" in page and "Coffee" in page and "Elsewhere" not in page
+
+
+def test_the_account_page_labels_each_transaction_with_its_category(org):
+    from coffer.ledger.models import Category
+
+    account = factories.account(org.tenant, name="Main")
+    groceries = Category.objects.get(tenant=org.tenant, name="Groceries")
+    factories.transaction(account, amount="-8.00", description="Market", category_id=groceries.pk)
+    page = org.client("viewer").get(org.url(f"accounts/{account.pk}/")).content.decode()
+    assert "Groceries" in page

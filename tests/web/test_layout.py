@@ -59,3 +59,23 @@ def test_a_gzipped_django_page_has_one_content_length_through_the_asgi_process(c
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     assert len(response.headers.get_list("content-length")) == 1
+
+
+def test_a_web_post_larger_than_a_form_is_refused_before_django_reads_it(client_api):
+    from coffer import asgi
+
+    body = b"x" * (asgi.WEB_MAX_BODY_BYTES + 1)
+    response = client_api.post("/accounts/login/", content=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    assert "larger than the limit" in response.json()["detail"]
+
+
+def test_the_web_upload_may_carry_several_statement_files(settings):
+    from coffer import asgi
+    from coffer.web.forms_imports import MAX_FILES
+
+    upload = {"method": "POST", "path": "/t/acme/imports/new/"}
+    assert asgi._web_body_limit(upload) > MAX_FILES * settings.IMPORT_MAX_FILE_BYTES
+    assert asgi._web_body_limit({"method": "POST", "path": "/t/acme/imports/"}) is None
+    assert asgi._web_body_limit({"method": "GET", "path": "/t/acme/imports/new/"}) is None

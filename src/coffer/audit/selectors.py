@@ -38,14 +38,20 @@ def _after_key(after: list[str]) -> tuple[dt.datetime, uuid.UUID]:
 
 
 def audit_page(*, tenant, limit: int, after: list[str] | None = None, object_type: str | None = None,
-               object_id: str | None = None, action: str | None = None,
-               actor_id: uuid.UUID | None = None) -> tuple[list[AuditEntry], list[str] | None]:
-    """One page of the tenant's audit trail, newest first, with the filters applied."""
+               object_id: str | None = None, action: str | None = None, actor_id: uuid.UUID | None = None,
+               created_from: dt.datetime | None = None,
+               created_before: dt.datetime | None = None) -> tuple[list[AuditEntry], list[str] | None]:
+    """One page of the tenant's audit trail, newest first, with the filters applied
+    (`created_from` inclusive, `created_before` exclusive)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise errors.ValidationError(
             f"limit must be between 1 and {MAX_PAGE_SIZE}", field_errors={"limit": f"Between 1 and {MAX_PAGE_SIZE}."}
         )
     qs = audit_entries(tenant=tenant, object_type=object_type, object_id=object_id, action=action, actor_id=actor_id)
+    if created_from is not None:
+        qs = qs.filter(created_at__gte=created_from)
+    if created_before is not None:
+        qs = qs.filter(created_at__lt=created_before)
     if after is not None:
         created_at, last_id = _after_key(after)
         qs = qs.filter(models.Q(created_at__lt=created_at) | models.Q(created_at=created_at, id__lt=last_id))

@@ -26,3 +26,19 @@ def invitation_send(*, email: str, token: str, tenant_name: str, role: str, invi
         "If you did not expect this email, you can ignore it.\n"
     )
     mail.send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+
+
+EMAIL_CONFIRMATION_PATH = "/accounts/confirm-email"
+
+
+def email_confirmation_link(*, token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{EMAIL_CONFIRMATION_PATH}?{urlencode({'token': token})}"
+
+
+def email_confirmation_send(*, email: str, token: str, name: str) -> None:
+    body = (
+        f"Hello {name},\n\n"
+        f"Please confirm that {email} is your email address for Coffer:\n{email_confirmation_link(token=token)}\n\n"
+        "The link works for three days. If you did not sign up for Coffer, you can ignore this email.\n"
+    )
+    mail.send_mail("Confirm your email address for Coffer", body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)

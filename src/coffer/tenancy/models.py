@@ -34,10 +34,27 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Signs in with an email address; there are no usernames."""
 
+    class DateFormat(models.TextChoices):
+        """How the web app shows dates to this person."""
+
+        ISO = "iso", "2024-01-31"
+        DMY = "dmy", "31/01/2024"
+        MDY = "mdy", "01/31/2024"
+
+    class NumberFormat(models.TextChoices):
+        """How the web app shows amounts to this person: grouping and decimal mark."""
+
+        COMMA_DOT = "1,234.56", "1,234.56"
+        DOT_COMMA = "1.234,56", "1.234,56"
+        SPACE_COMMA = "1 234,56", "1 234,56"
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=150, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
+    date_format = models.CharField(max_length=8, choices=DateFormat.choices, default=DateFormat.ISO)
+    number_format = models.CharField(max_length=12, choices=NumberFormat.choices, default=NumberFormat.COMMA_DOT)
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from coffer import errors
+from coffer import secrets as coffer_secrets
 from coffer.tenancy.models import Invitation, Membership, Tenant, User
 
 
@@ -144,6 +145,21 @@ def invitation_page(*, tenant: Tenant, limit: int, after: list[str] | None = Non
     rows, more = _keyset(queryset, keys=("created_at", "id"), descending=True, after=key, limit=limit)
     last = rows[-1] if more else None
     return rows, ([last.created_at.isoformat(), str(last.id)] if last else None)
+
+
+def invitation_for_token(*, token: str) -> Invitation:
+    """The invitation behind a one-time link (any status), with its tenant; NotFound for an unknown token."""
+    invitation = (
+        Invitation.objects.select_related("tenant", "invited_by")
+        .filter(token_hash=coffer_secrets.secret_hash(token or "")).first()
+    )
+    if invitation is None:
+        raise errors.NotFound("This invitation link is not valid")
+    return invitation
+
+
+def email_registered(*, email: str) -> bool:
+    return User.objects.filter(email__iexact=(email or "").strip()).exists()
 
 
 def invitation_status(invitation: Invitation, *, now: dt.datetime | None = None) -> str:

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from coffer import errors
+from coffer.ops import context as ops_context
 from coffer.tenancy import roles
 from coffer.tenancy import selectors as tenancy_selectors
 from coffer.tenancy.models import Membership, Tenant
@@ -49,6 +50,18 @@ class TenantPage:
     def can_read_audit(self) -> bool:
         return self.allows(roles.Action.READ_AUDIT)
 
+    @property
+    def can_manage_members(self) -> bool:
+        return self.allows(roles.Action.MANAGE_MEMBERS)
+
+    @property
+    def can_update_tenant(self) -> bool:
+        return self.allows(roles.Action.UPDATE_TENANT)
+
+    @property
+    def can_manage_tenant(self) -> bool:
+        return self.allows(roles.Action.MANAGE_TENANT)
+
 
 def tenant_view(action: str = roles.Action.READ):
     def decorate(view):
@@ -59,6 +72,7 @@ def tenant_view(action: str = roles.Action.READ):
                 membership = tenancy_selectors.membership_get(user=request.user, tenant_ref=tenant_slug)
             except errors.NotFound:
                 raise Http404("No such tenant") from None
+            ops_context.bind(tenant=membership.tenant, user=request.user)
             if not roles.role_allows(membership.role, action):
                 raise PermissionDenied("Your role does not allow this.")
             memberships, _ = tenancy_selectors.me_memberships(user=request.user)

@@ -42,6 +42,10 @@ def signup(request):
             form_errors.add_domain_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            try:
+                tenancy_services.email_confirmation_send(user=user)
+            except errors.DomainError:
+                pass  # the banner on every page offers to send the link again
             return redirect("home")
     status = 422 if form.errors else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)

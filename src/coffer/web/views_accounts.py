@@ -9,10 +9,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coffer import errors
+from coffer.insights import selectors as insights
 from coffer.ledger import selectors as ledger_selectors
 from coffer.ledger import services as ledger_services
 from coffer.tenancy import roles
-from coffer.web import access, form_errors, forms_ledger, paging
+from coffer.web import access, charts, form_errors, forms_ledger, paging
+
+BALANCE_MONTHS = 12
 
 
 @require_GET
@@ -42,8 +45,11 @@ def account_detail(request, tenant, account_id):
     rows, next_key = ledger_selectors.transaction_page(tenant=tenant, limit=paging.PAGE_SIZE, account_id=account.pk)
     list_url = reverse("web:transaction_list", kwargs={"tenant_slug": tenant.slug})
     more_url = paging.more_url(list_url, QueryDict(f"account={account.pk}"), next_key)
+    forms_ledger.CategoryIndex(ledger_selectors.category_tree(tenant=tenant, include_archived=True)).label_rows(rows)
+    history = insights.balance_history(account=account, months=BALANCE_MONTHS)
     return access.page(request, "web/account_detail.html", {
         "account": account, "rows": rows, "more_url": more_url, "nav": "accounts", "show_account": False,
+        "balance_chart": charts.balance_line(history),
     })
 
 

@@ -12,6 +12,18 @@ def money(value):
     return formatting.money(value)
 
 
+@register.filter(expects_localtime=True)
+def day(value) -> str:
+    """A date in the person's chosen order (a datetime: its day in their time zone)."""
+    return formatting.day(value)
+
+
+@register.filter(expects_localtime=True)
+def when(value) -> str:
+    """A moment in the person's time zone and date order, to the minute."""
+    return formatting.moment(value)
+
+
 @register.filter
 def sign(value) -> str:
     """"in", "out" or "zero": a CSS hook for colouring amounts."""
