@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coffer.settings")
 
@@ -13,8 +14,11 @@ django_app = get_asgi_application()
 from starlette.middleware.gzip import GZipMiddleware  # noqa: E402
 
 from coffer.api.app import create_app  # noqa: E402
+from coffer.api.limits import BodySizeLimitMiddleware  # noqa: E402
+from coffer.ops import middleware as ops_middleware  # noqa: E402
 
 api_app = create_app()
+WEB_MAX_BODY_BYTES = 4 * 1024 * 1024  # Django's form limit (DATA_UPLOAD_MAX_MEMORY_SIZE) is 2.5 MB
 
 
 async def _django(scope, receive, send):
@@ -29,6 +33,23 @@ async def _django(scope, receive, send):
     await django_app(scope, receive, send_lowercase)
 
 
+_WEB_UPLOAD_PATH = re.compile(r"^/t/[^/]+/imports/new/$")
+
+
+def _web_body_limit(scope) -> int | None:
+    """The web upload takes several statement files in one request; every other page gets a form's worth."""
+    from django.conf import settings
+
+    from coffer.web.forms_imports import MAX_FILES
+
+    if scope.get("method") == "POST" and _WEB_UPLOAD_PATH.match(scope.get("path", "")):
+        return MAX_FILES * settings.IMPORT_MAX_FILE_BYTES + 1024 * 1024
+    return None
+
+
+_django_limited = BodySizeLimitMiddleware(_django, max_bytes=WEB_MAX_BODY_BYTES, limit_for=_web_body_limit)
+
+
 async def _dispatch(scope, receive, send):
     if scope["type"] == "lifespan":
         await api_app(scope, receive, send)
@@ -36,7 +57,10 @@ async def _dispatch(scope, receive, send):
     if scope["type"] in {"http", "websocket"} and (scope["path"] == "/api" or scope["path"].startswith("/api/")):
         await api_app(scope, receive, send)
         return
-    await _django(scope, receive, send)
+    await _django_limited(scope, receive, send)
 
 
-application = GZipMiddleware(_dispatch, minimum_size=1024)
+# Outermost: request id, access log and request metrics for everything; then /readyz and /metrics.
+application = ops_middleware.RequestMiddleware(
+    GZipMiddleware(ops_middleware.OpsEndpoints(_dispatch), minimum_size=1024)
+)

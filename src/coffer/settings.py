@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from coffer.ops import logconfig
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
 VAR_DIR = Path(os.environ.get("COFFER_VAR_DIR", PROJECT_DIR / "var"))
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "coffer.ledger",
     "coffer.audit",
     "coffer.imports",
+    "coffer.quality",
     "coffer.api",
     "coffer.web",
     "coffer.ops",
@@ -74,11 +77,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "coffer.ops.middleware.RouteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "coffer.web.preferences.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -218,6 +223,18 @@ IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 32_767)
 IMPORT_MAX_DECOMPRESSED_BYTES = env_int("IMPORT_MAX_DECOMPRESSED_BYTES", 1024 * 1024 * 1024)
 IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100)
 
+# --- data quality: optional LLM review (off per tenant until an admin turns it on) ---------
+LLM_PROVIDER = os.environ.get("LLM_PROVIDER", "").strip().lower()  # "anthropic" | "openai-compatible" | ""
+LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "").strip()
+LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
+LLM_MODEL = os.environ.get("LLM_MODEL", "").strip()
+LLM_PRICE_INPUT_PER_MTOK = os.environ.get("LLM_PRICE_INPUT_PER_MTOK", "0").strip() or "0"
+LLM_PRICE_OUTPUT_PER_MTOK = os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK", "0").strip() or "0"
+LLM_MONTHLY_SPEND_CAP = os.environ.get("LLM_MONTHLY_SPEND_CAP", "10").strip() or "0"
+LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60)
+LLM_MAX_OUTPUT_TOKENS = env_int("LLM_MAX_OUTPUT_TOKENS", 4096)
+LLM_RETRY_BASE_SECONDS = 1.0  # backoff after a 429/5xx/timeout: 1 s, 2 s (or the server's Retry-After)
+
 # --- security headers -----------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION and env_bool("SECURE_COOKIES", True)
@@ -229,11 +246,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # --- demo -----------------------------------------------------------------
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "coffer-demo")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- observability and protection (coffer.ops) -----------------------------
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text").strip().lower()
+LOGGING = logconfig.logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # empty: /metrics answers 404
+SLOW_SQL_MS = env_int("SLOW_SQL_MS", 200)  # 0: no slow-statement log
+READYZ_TIMEOUT_MS = env_int("READYZ_TIMEOUT_MS", 2000)
+RATE_LIMIT_API = os.environ.get("RATE_LIMIT_API", "600/minute")  # per access token or user; empty: none
+RATE_LIMIT_ANON = os.environ.get("RATE_LIMIT_ANON", "60/minute")  # per client address without a valid token

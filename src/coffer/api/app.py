@@ -10,6 +10,11 @@ from coffer.api.limits import BodySizeLimitMiddleware
 from coffer.api.routers import (
     accounts, audit, auth, imports, invitations, me, members, organizations, tokens, transactions,
 )
+from coffer.api.routers import categories, tags
+from coffer.api.routers import workbooks
+from coffer.api.routers import budgets, exchange_rates, reports, transfers
+from coffer.api.routers import rules, suggestions
+from coffer.ops import ratelimit
 
 
 def create_app() -> FastAPI:
@@ -22,9 +27,18 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     errors.install(app)
+    # Before transactions: /transactions/suggestions must not be read as /transactions/{transaction_id}.
+    app.include_router(suggestions.router, prefix="/api/v1")
     for module in (auth, me, tokens, organizations, members, invitations, accounts, transactions, audit, imports):
         app.include_router(module.router, prefix="/api/v1")
+    for module in (categories, tags):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(workbooks.router, prefix="/api/v1")
+    for module in (transfers, budgets, reports, exchange_rates):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(rules.router, prefix="/api/v1")
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES, limit_for=imports.upload_body_limit
     )
+    app.add_middleware(ratelimit.RateLimitMiddleware)  # outermost: refused before the body is read
     return app
