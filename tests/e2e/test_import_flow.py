@@ -80,7 +80,7 @@ def _drop_file(page, path: Path) -> None:
     )
 
 
-def test_a_person_imports_a_statement_fixes_a_row_commits_and_undoes(
+def test_a_person_creates_an_organization_imports_a_statement_fixes_a_row_commits_and_undoes(
     browser_page, expected_total, slow_job  # noqa: F811
 ):
     from playwright.sync_api import expect
@@ -94,6 +94,11 @@ def test_a_person_imports_a_statement_fixes_a_row_commits_and_undoes(
     page.get_by_label("Email").fill("ida@example.test")
     page.get_by_label("Password").fill("a-long-enough-passphrase")
     page.get_by_role("button", name="Sign up").click()
+    # The statement goes into an organization's books, not the personal space.
+    page.goto("/organizations/new/")
+    page.get_by_label("Name").fill("Importer & Co")
+    page.get_by_role("button", name="Create the organization").click()
+    expect(page.get_by_test_id("current-tenant")).to_have_text("Importer & Co")
     page.get_by_role("link", name="Create your first account").click()
     page.get_by_label("Name").fill("Everyday")
     page.get_by_label("Currency").fill("EUR")
