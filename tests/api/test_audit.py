@@ -53,7 +53,7 @@ def test_filters_by_action_and_actor(client_api, team):
     by_actor = audit(client_api, team, actor=str(team["admin"].pk)).json()["items"]
     assert {item["action"] for item in by_actor} == {"tenant.update"}
     by_owner = audit(client_api, team, actor=str(team["owner"].pk)).json()["items"]
-    assert {item["action"] for item in by_owner} == {"tenant.create", "category.seed", "invitation.create"}
+    assert {item["action"] for item in by_owner} == {"tenant.create", "category.seed", "rule.seed", "invitation.create"}
 
 
 @pytest.mark.parametrize("params", [{"actor": "someone"}, {"limit": 0}, {"limit": 101}, {"cursor": "bogus"}, {"action": "x" * 65}])

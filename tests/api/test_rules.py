@@ -60,6 +60,15 @@ def a_rule(tenant, name="r", value="x") -> Rule:
 # --- happy paths ----------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _no_default_rules_at_tenant_creation(monkeypatch):
+    """These tests start from a tenant without rules; the default fee rules are seeded explicitly where tested."""
+    from types import SimpleNamespace
+
+    from coffer.tenancy import services as tenancy_services
+    monkeypatch.setattr(tenancy_services, "ledger_rule_services", SimpleNamespace(rule_defaults_seed=lambda **_: []))
+
+
 def test_an_admin_creates_reads_lists_updates_and_deletes_a_rule(client_api, team):
     tenant, headers = team["tenant"], factories.auth_headers(team["admin"])
     ledger_services.tag_create(tenant=tenant, actor=team["owner"], name="TV")

@@ -113,6 +113,15 @@ def test_amount_conditions_compare_signed_amounts(tenant, owner, account, amount
     assert {value for value, row in rows.items() if Transaction.objects.get(pk=row.pk).note == "matched"} == matching
 
 
+@pytest.fixture(autouse=True)
+def _no_default_rules_at_tenant_creation(monkeypatch):
+    """These tests start from a tenant without rules; the default fee rules are seeded explicitly where tested."""
+    from types import SimpleNamespace
+
+    from coffer.tenancy import services as tenancy_services
+    monkeypatch.setattr(tenancy_services, "ledger_rule_services", SimpleNamespace(rule_defaults_seed=lambda **_: []))
+
+
 def test_account_and_period_conditions_and_every_condition_must_hold(tenant, owner, account):
     other = factories.account(tenant, name="Card")
     inside = txn(account, "Shell fuel", booked_on=dt.date(2024, 3, 10))

@@ -14,6 +14,7 @@ from coffer.api.routers import categories, tags
 from coffer.api.routers import workbooks
 from coffer.api.routers import budgets, exchange_rates, reports, transfers
 from coffer.api.routers import rules, suggestions
+from coffer.api.routers import fees
 from coffer.ops import ratelimit
 
 
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     for module in (transfers, budgets, reports, exchange_rates):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(rules.router, prefix="/api/v1")
+    app.include_router(fees.router, prefix="/api/v1")
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES, limit_for=imports.upload_body_limit
     )

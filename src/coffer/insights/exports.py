@@ -149,3 +149,9 @@ def budget_tables(report: reports.BudgetReport) -> list[Table]:
     columns = ["Category", "Period", "From", "To", "Currency", "Budgeted", "Carried over", "Available", "Actual",
                "Left", "Percent", "Projected", "Status"]
     return [Table("Budget vs actual", columns, rows)]
+
+
+def fee_tables(lines: list[reports.FeeLine]) -> list[Table]:
+    """The fee report (reports.fee_report): fees per account and month, in the account's currency."""
+    rows = [[line.account_name, line.currency, line.month, line.total, line.count] for line in lines]
+    return [Table("Fees", ["Account", "Currency", "Month", "Fees", "Transactions"], rows)]

@@ -367,3 +367,40 @@ class RuleTag(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "tag"], name="ruletag_unique")]
         indexes = [models.Index(fields=["tenant", "tag", "rule"], name="ruletag_tenant_tag")]
+
+
+# --- expected recurring fees (ledger.fees) ---
+
+
+class ExpectedFee(models.Model):
+    """A fee an account is expected to charge every month, quarter or year (a positive amount); the fee check
+    flags each period where no matching fee transaction is found ("missing") or its amount differs."""
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+        YEARLY = "yearly", "Yearly"
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="expected_fees", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="expected_fees", db_index=False)
+    name = models.CharField(max_length=120)
+    # Matching fee transactions are in this category (or, without one, in the "Fees & charges" tree).
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="expected_fees", db_index=False
+    )
+    amount = money_field()
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY)
+    # A fee booked this many days before or after its period still counts for it.
+    day_tolerance = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expectedfee_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["tenant", "account", "name"], name="expectedfee_tenant_account")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.amount} {self.frequency}"

@@ -23,6 +23,7 @@ from coffer import errors, money
 from coffer import secrets as coffer_secrets
 from coffer.audit.services import audit_record, created_changes, deleted_changes, diff, snapshot
 from coffer.ids import new_id
+from coffer.ledger import rule_services as ledger_rule_services
 from coffer.ledger import services as ledger_services
 from coffer.tenancy import emails, roles
 from coffer.tenancy.models import Invitation, Membership, Tenant, User
@@ -60,6 +61,7 @@ def user_sign_up(*, email: str, password: str, name: str = "") -> User:
             audit_record(tenant=tenant, actor=user, action="tenant.create", instance=tenant,
                          changes=created_changes(tenant, ["kind", "name", "slug"]))
             ledger_services.category_tree_seed(tenant=tenant, actor=user)
+            ledger_rule_services.rule_defaults_seed(tenant=tenant, actor=user)
     except IntegrityError:
         raise errors.Conflict("An account with this email address already exists", field_errors={"email": "Already registered."}) from None
     return user
@@ -85,6 +87,7 @@ def organization_create(*, actor: User, name: str, slug: str | None = None, base
             audit_record(tenant=tenant, actor=actor, action="tenant.create", instance=tenant,
                          changes=created_changes(tenant, ["kind", "name", "slug", "base_currency"]))
             ledger_services.category_tree_seed(tenant=tenant, actor=actor)
+            ledger_rule_services.rule_defaults_seed(tenant=tenant, actor=actor)
     except IntegrityError:
         raise errors.Conflict("This slug is taken", field_errors={"slug": "Already taken."}) from None
     return tenant
