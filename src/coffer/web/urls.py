@@ -10,6 +10,7 @@ from coffer.web import views_import_review, views_imports
 from coffer.web import views_categories
 from coffer.web import views_workbook
 from coffer.web import views_budgets, views_reports
+from coffer.web import views_rules
 
 app_name = "web"
 
@@ -41,6 +42,18 @@ urlpatterns = [
     path("categories/<str:category_id>/edit/", views_categories.category_edit, name="category_edit"),
     path("categories/<str:category_id>/archive/", views_categories.category_archive, name="category_archive"),
     path("categories/<str:category_id>/delete/", views_categories.category_delete, name="category_delete"),
+    path("rules/", views_rules.rule_list, name="rule_list"),
+    path("rules/new/", views_rules.rule_create, name="rule_create"),
+    path("rules/preview/", views_rules.rule_preview, name="rule_preview"),
+    path("rules/apply/", views_rules.rule_apply, name="rule_apply"),
+    path("rules/defaults/", views_rules.rule_defaults, name="rule_defaults"),
+    path("rules/<str:rule_id>/edit/", views_rules.rule_edit, name="rule_edit"),
+    path("rules/<str:rule_id>/toggle/", views_rules.rule_toggle, name="rule_toggle"),
+    path("rules/<str:rule_id>/move/", views_rules.rule_move, name="rule_move"),
+    path("rules/<str:rule_id>/delete/", views_rules.rule_delete, name="rule_delete"),
+    path("suggestions/", views_rules.suggestion_list, name="suggestion_list"),
+    path("suggestions/accept/", views_rules.suggestion_accept_all, name="suggestion_accept_all"),
+    path("suggestions/<str:transaction_id>/accept/", views_rules.suggestion_accept, name="suggestion_accept"),
     path("tags/", views_categories.tag_list, name="tag_list"),
     path("tags/new/", views_categories.tag_create, name="tag_create"),
     path("tags/<str:tag_id>/row/", views_categories.tag_row, name="tag_row"),
