@@ -27,6 +27,7 @@ from coffer.ledger import services as ledger_services
 from coffer.ledger import transfers as ledger_transfers
 from coffer.ledger.models import Account, Category, CategorySource, Transaction
 from coffer.ops import jobs as ops_jobs
+from coffer.ops import tenant_cache
 from coffer.tenancy import roles
 from coffer.tenancy.models import Membership, Tenant, User
 
@@ -380,6 +381,7 @@ def import_commit(*, tenant: Tenant, actor: User | None, import_id: Any) -> Impo
         account = _committable(batch)
         before = batch.status
         _insert_from_staging(batch=batch, actor=actor)
+        tenant_cache.bump(tenant.pk)
         added = Transaction.objects.filter(tenant=tenant, import_batch=batch)
         counts = added.aggregate(n=models.Count("id"), total=models.Sum("amount"), first=models.Min("booked_on"))
         total = money.stored(counts["total"])
@@ -465,6 +467,7 @@ def import_undo(*, tenant: Tenant, actor: User | None, import_id: Any) -> Import
         ledger_transfers.unlink_before_delete(tenant=tenant, transactions=added)
         ledger_services.transaction_tags_clear(tenant=tenant, transactions=added)
         added._raw_delete(added.db)
+        tenant_cache.bump(tenant.pk)
         if total:
             Account.objects.filter(pk=batch.account_id).update(balance=models.F("balance") - total)
         batch.status, batch.undone_at = Status.UNDONE, timezone.now()

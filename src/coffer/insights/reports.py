@@ -31,6 +31,7 @@ from coffer import errors, money
 from coffer.ledger import budgets as ledger_budgets
 from coffer.ledger import exchange_rates, transfers
 from coffer.ledger.models import Account, Category, Transaction
+from coffer.ops import tenant_cache
 from coffer.tenancy.models import Tenant
 
 MAX_MONTHS = 120
@@ -140,6 +141,7 @@ class CashflowReport:
                         expenses=sum((line.expenses for line in lines), ZERO))
 
 
+@tenant_cache.cached_selector("reports.cashflow")
 def cashflow(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert: bool = False) -> CashflowReport:
     """Income and expenses per calendar month and currency over the period (one query; two with `convert`).
     Months without transactions are zeros, for every currency that has any in the period."""
@@ -227,6 +229,7 @@ def _largest_first(lines) -> list[CategoryLine]:
     return sorted(lines, key=lambda line: (-line.amount, line.name.casefold()))
 
 
+@tenant_cache.cached_selector("reports.by_category")
 def by_category(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert: bool = False) -> CategoryReport:
     """Spending and income per category and currency over the period (one query; two with `convert`).
     Uncategorized money is split by sign into an "Uncategorized" line on each side."""
@@ -297,6 +300,7 @@ class NetWorthReport:
     conversion: Conversion | None = None
 
 
+@tenant_cache.cached_selector("reports.net_worth")
 def net_worth(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert: bool = False) -> NetWorthReport:
     """What the tenant's accounts held per currency at the end of each month of the period (archived
     accounts too; transfers move money between accounts and change nothing in one currency).
@@ -352,7 +356,45 @@ class BudgetReport:
     lines: list[ledger_budgets.BudgetProgress]
 
 
+@tenant_cache.cached_selector("reports.budget_vs_actual")
 def budget_vs_actual(*, tenant: Tenant, on: dt.date) -> BudgetReport:
     """Each budget against what was spent in its period containing `on` (at most three queries)."""
     budgets = ledger_budgets.budget_list(tenant=tenant)
     return BudgetReport(on=on, lines=ledger_budgets.budget_progress(tenant=tenant, budgets=budgets, on=on))
+
+
+# --- fees per account and month (issue 6, fees) ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FeeLine:
+    account_id: object
+    account_name: str
+    currency: str
+    month: dt.date
+    total: Decimal  # what was charged: the negated sum of the fee transactions (refunded fees lower it)
+    count: int
+
+
+@tenant_cache.cached_selector("reports.fees")
+def fee_report(*, tenant: Tenant, date_from: dt.date, date_to: dt.date) -> list[FeeLine]:
+    """Fees (transactions in the "Fees & charges" tree) per account and month of [date_from, date_to], in the
+    account's currency; one grouped query, at most MAX_MONTHS months x accounts rows."""
+    from coffer.ledger import fees as ledger_fees
+
+    months_of(date_from, date_to)  # refuses a period over MAX_MONTHS
+    rows = (
+        Transaction.objects.filter(
+            tenant=tenant, booked_on__gte=date_from, booked_on__lte=date_to,
+            category_id__in=ledger_fees.fees_category_ids(tenant),
+        )
+        .annotate(month=TruncMonth("booked_on"))
+        .values("account_id", "account__name", "account__currency", "month")
+        .annotate(total=models.Sum("amount"), count=models.Count("id"))
+        .order_by("account__name", "account_id", "month")
+    )
+    return [
+        FeeLine(account_id=row["account_id"], account_name=row["account__name"], currency=row["account__currency"],
+                month=_as_date(row["month"]), total=ZERO - money.stored(row["total"]), count=row["count"])
+        for row in rows
+    ]

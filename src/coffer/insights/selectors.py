@@ -16,6 +16,7 @@ from django.db.models.functions import TruncMonth
 from coffer import errors, money
 from coffer.ledger import transfers
 from coffer.ledger.models import Account, Transaction
+from coffer.ops import tenant_cache
 from coffer.tenancy.models import Tenant
 
 MAX_MONTHS = 36
@@ -59,6 +60,7 @@ def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+@tenant_cache.cached_selector("insights.monthly_cashflow")
 def monthly_cashflow(*, tenant: Tenant, months: int = 12, today: dt.date | None = None) -> dict[str, list[MonthFlow]]:
     """Income and expenses per calendar month and currency for the last `months` months.
 
@@ -88,6 +90,7 @@ def monthly_cashflow(*, tenant: Tenant, months: int = 12, today: dt.date | None 
     }
 
 
+@tenant_cache.cached_selector("insights.balance_history")
 def balance_history(*, account: Account, months: int = 12, today: dt.date | None = None) -> list[MonthBalance]:
     """The account's balance at the end of each of the last `months` months (the current month: today)."""
     _check_months(months)
@@ -129,6 +132,7 @@ UNCATEGORIZED_NAME = "Uncategorized"
 MAX_SPENDING_DAYS = 366 * 10
 
 
+@tenant_cache.cached_selector("insights.spending_by_category")
 def spending_by_category(*, tenant: Tenant, start: dt.date, end: dt.date) -> dict[str, list[CategorySpend]]:
     """Spending per top-level category (with its subcategories) and currency over [start, end], both days
     included; largest first. One grouped query.

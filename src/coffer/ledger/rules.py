@@ -35,6 +35,7 @@ from coffer import errors
 from coffer.audit import services as audit_services
 from coffer.ledger import defaults, rule_regex
 from coffer.ledger.models import Account, CategorySource, Rule, RuleTag, Tag, Transaction, TransactionTag
+from coffer.ops import tenant_cache
 from coffer.tenancy.models import Tenant
 
 MAX_RULES_PER_TENANT = 200
@@ -391,6 +392,7 @@ def run(*, tenant: Tenant, scope: Scope = Scope(), rules: list[Rule] | None = No
         count = scoped.filter(change).count()
         if not count:
             return 0
+        tenant_cache.bump(tenant.pk)
         now = timezone.now()
         # Tags first: their conditions must see the counterparty before the UPDATE below rewrites it.
         for _, match, tag_ids in plan.tag_rules:

@@ -22,6 +22,7 @@ from coffer import errors, money
 from coffer.audit import services as audit_services
 from coffer.ledger import defaults, transfers
 from coffer.ledger.models import Account, Category, CategorySource, Tag, Transaction, TransactionTag
+from coffer.ops import tenant_cache
 from coffer.tenancy.models import Tenant, User
 
 ACCOUNT_FIELDS = ["name", "type", "currency", "opening_balance", "institution", "account_number", "archived_at"]
@@ -763,6 +764,7 @@ def transaction_bulk_update(
                 field_errors={"transaction_ids": "Unknown transactions."},
             )
         rows = Transaction.objects.filter(tenant=tenant, pk__in=ids)
+        tenant_cache.bump(tenant.pk)
         now = timezone.now()
         changes: dict[str, list[Any]] = {"transactions": [None, sorted(str(pk) for pk in ids)]}
 

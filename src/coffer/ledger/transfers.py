@@ -39,6 +39,7 @@ from django.db.models.functions import Cast
 from coffer import errors
 from coffer.audit import services as audit_services
 from coffer.ledger.models import Category, Transaction, TransferDismissal
+from coffer.ops import tenant_cache
 from coffer.tenancy.models import Tenant, User
 
 DETECT_WINDOW_DAYS = 4
@@ -140,6 +141,7 @@ def _link_rows(*, tenant: Tenant, pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> l
         if not chunk:
             continue
         partner = {a: b for a, b in chunk} | {b: a for a, b in chunk}
+        tenant_cache.bump(tenant.pk)
         Transaction.objects.filter(tenant=tenant, pk__in=list(partner)).update(
             transfer_pair=models.Case(*(models.When(pk=pk, then=models.Value(other)) for pk, other in partner.items())),
         )
@@ -218,6 +220,7 @@ def link(*, tenant: Tenant, actor: User, transaction_id: Any, pair_id: Any) -> t
             )
         outflow, inflow = _ordered(first, second)
         outflow.transfer_pair, inflow.transfer_pair = inflow, outflow
+        tenant_cache.bump(tenant.pk)
         Transaction.objects.filter(tenant=tenant, pk=outflow.pk).update(transfer_pair=inflow.pk)
         Transaction.objects.filter(tenant=tenant, pk=inflow.pk).update(transfer_pair=outflow.pk)
         TransferDismissal.objects.filter(tenant=tenant, outflow_id=outflow.pk, inflow_id=inflow.pk).delete()
@@ -248,6 +251,7 @@ def unlink(*, tenant: Tenant, actor: User, transaction_id: Any) -> tuple[Transac
         if first.transfer_pair_id is None or first.transfer_pair_id not in rows:
             raise errors.NotFound("The transaction is not part of a transfer")
         outflow, inflow = _ordered(first, rows[first.transfer_pair_id])
+        tenant_cache.bump(tenant.pk)
         Transaction.objects.filter(tenant=tenant, pk__in=[outflow.pk, inflow.pk]).update(transfer_pair=None)
         outflow.transfer_pair, inflow.transfer_pair = None, None
         TransferDismissal.objects.get_or_create(tenant=tenant, outflow_id=outflow.pk, inflow_id=inflow.pk)
@@ -261,6 +265,7 @@ def unlink(*, tenant: Tenant, actor: User, transaction_id: Any) -> tuple[Transac
 def unlink_before_delete(*, tenant: Tenant, transactions: models.QuerySet) -> int:
     """Unlink the partners of these transactions in one tenant-scoped statement; for the callers that then
     delete them (transaction_delete, import undo). No audit entry: the caller's covers it."""
+    tenant_cache.bump(tenant.pk)
     return Transaction.objects.filter(tenant=tenant, transfer_pair__in=transactions.values("pk")).update(
         transfer_pair=None
     )

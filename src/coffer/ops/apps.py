@@ -9,7 +9,8 @@ class OpsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from coffer.ops import logconfig, sql
+        from coffer.ops import logconfig, sql, tenant_cache
 
         sql.install()
+        tenant_cache.connect()
         logconfig.init_sentry(dsn=settings.SENTRY_DSN, environment=settings.COFFER_ENV)

@@ -143,3 +143,10 @@ def render() -> tuple[bytes, str]:
     else:
         registry = REGISTRY
     return generate_latest(registry) + generate_latest(_scrape_time), CONTENT_TYPE_LATEST
+
+
+CACHE_REQUESTS = Counter(
+    "coffer_tenant_cache_requests", "Reads of the per-tenant selector cache, by selector and result "
+    "(hit, miss, bypass: inside a transaction that wrote to the tenant, error: cache unreachable)",
+    ["name", "result"],
+)
