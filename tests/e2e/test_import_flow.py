@@ -80,7 +80,7 @@ def _drop_file(page, path: Path) -> None:
     )
 
 
-def test_a_person_creates_an_organization_imports_a_statement_fixes_a_row_commits_and_undoes(
+def test_a_person_creates_an_organization_invites_imports_fixes_a_row_commits_and_undoes(
     browser_page, expected_total, slow_job  # noqa: F811
 ):
     from playwright.sync_api import expect
@@ -99,6 +99,16 @@ def test_a_person_creates_an_organization_imports_a_statement_fixes_a_row_commit
     page.get_by_label("Name").fill("Importer & Co")
     page.get_by_role("button", name="Create the organization").click()
     expect(page.get_by_test_id("current-tenant")).to_have_text("Importer & Co")
+    # A bookkeeper is invited to help (the full invitation round trip is in test_browser.py).
+    dashboard = page.url
+    page.goto(dashboard + "organization/")
+    page.get_by_role("link", name="Manage members").click()
+    page.get_by_role("link", name="Invite someone").click()
+    page.get_by_label("Email address").fill("bookkeeper@example.test")
+    page.get_by_label("Role").select_option("member")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to bookkeeper@example.test.")).to_be_visible()
+    page.goto(dashboard)
     page.get_by_role("link", name="Create your first account").click()
     page.get_by_label("Name").fill("Everyday")
     page.get_by_label("Currency").fill("EUR")
