@@ -218,3 +218,15 @@ def test_smoke_script_fails_clearly_when_nothing_is_served():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "SMOKE FAILED: GET /healthz: cannot reach" in result.stderr
+
+
+def test_the_demo_history_is_mostly_categorized_and_its_transfers_are_linked(seeded):
+    from coffer.ledger.models import CategorySource
+
+    acme = Transaction.objects.filter(tenant__slug="acme")
+    categorized = acme.filter(category__isnull=False)
+    assert categorized.count() > 0.6 * acme.count()
+    assert set(categorized.values_list("category_source", flat=True)) == {CategorySource.MANUAL}
+    assert categorized.filter(category__tenant__slug="acme").count() == categorized.count()
+    assert acme.filter(description__startswith="Transfer to", transfer_pair__isnull=False).exists()
+    assert acme.filter(category__name="Salary", amount__lt=0).count() == 0

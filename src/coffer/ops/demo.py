@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Sum
 
 from coffer.audit import services as audit_services
-from coffer.ledger.models import Account, Transaction
+from coffer import money
+from coffer.ledger import transfers as ledger_transfers
+from coffer.ledger.models import Account, Category, CategorySource, Transaction
 from coffer.tenancy import services as tenancy_services
 from coffer.tenancy.models import Membership, Tenant, User
 from coffer.tenancy.roles import Role
@@ -217,11 +219,41 @@ def _accounts(tenant: Tenant, specs: list[tuple[str, str, str, str]]) -> list[Ac
     return accounts
 
 
+# The demo person has categorized most of their history (a few suppliers are left for suggestions).
+_CATEGORY_OF = {
+    "Rent": "Rent / mortgage", "Office rent": "Rent / mortgage", "Electricity": "Utilities",
+    "Internet": "Phone & internet", "Mobile phone": "Phone & internet", "Phones": "Phone & internet",
+    "Music subscription": "Streaming", "Salary": "Salary", "Interest": "Interest", "Groceries": "Groceries",
+    "Cloud hosting": "Software", "Code hosting": "Software", "Design tools": "Software", "Software": "Software",
+    "VAT payment": "Taxes", "Account fees": "Account fees", "Invoice paid": "Other income",
+    "Train tickets": "Public transport", "Taxi": "Public transport", "Hotel": "Travel", "Flights": "Travel",
+    "Team lunch": "Restaurants", "Conference ticket": "Education", "Coffee beans": "Groceries",
+    "Office supplies": "Household", "Hardware": "Electronics",
+    "Card purchase Café Central": "Restaurants", "Card purchase Uber": "Public transport",
+    "Card purchase Amazon": "Household", "Card purchase Bookshop": "Entertainment",
+    "Card purchase Pharmacy": "Pharmacy", "Card purchase Cinema": "Entertainment",
+    "Card purchase Restaurant Milano": "Restaurants", "Card purchase Petrol station": "Fuel",
+}
+_TRANSFER_PREFIXES = ("Transfer ", "Currency exchange", "Company card statement", "Credit card statement")
+
+
+def _categorize(book: _Book) -> None:
+    ids = dict(Category.objects.filter(tenant=book.tenant).values_list("name", "id"))
+    for row in book.rows:
+        name = "Transfers" if row.description.startswith(_TRANSFER_PREFIXES) else _CATEGORY_OF.get(row.description)
+        if name == "Salary" and row.amount < 0:
+            name = None  # wages paid out: left for a rule or a person to decide
+        if name in ids:
+            row.category_id, row.category_source = ids[name], CategorySource.MANUAL
+
+
 def _finish(book: _Book, accounts: list[Account]) -> None:
+    _categorize(book)
     Transaction.objects.bulk_create(book.rows, batch_size=500)
     for account in accounts:
         total = Transaction.objects.filter(tenant=book.tenant, account=account).aggregate(total=Sum("amount"))["total"]
-        Account.objects.filter(pk=account.pk).update(balance=account.opening_balance + (total or Decimal("0")))
+        Account.objects.filter(pk=account.pk).update(balance=account.opening_balance + money.stored(total))
+    ledger_transfers.detect(book.tenant, actor=book.actor)
     audit_services.audit_record(
         tenant=book.tenant, actor=book.actor, action="demo.seed", instance=book.tenant,
         changes={"accounts": [None, len(accounts)], "transactions": [None, len(book.rows)]},
