@@ -213,3 +213,8 @@ def review_spend(*, tenant: Tenant, month: dt.date | None = None) -> dict[str, A
         "output_tokens": totals["output_tokens"] or 0,
         "review_enabled": quality_settings.review_enabled,
     }
+
+
+def review_latest(*, tenant: Tenant, batch: ImportBatch, sheet: str | None) -> Review | None:
+    """The newest LLM review of this import's sheet, if any (tenant-scoped)."""
+    return Review.objects.filter(tenant=tenant, batch=batch, sheet=sheet or "").order_by("-created_at").first()

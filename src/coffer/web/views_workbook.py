@@ -109,7 +109,7 @@ def workbook(request, tenant, import_id):
     sheet = info["name"]
     counts = selectors.counts_for(analysis, families) if ready else {}
     severities = {module.CODE: module for module in rules.MODULES}
-    latest = Review.objects.filter(tenant=tenant, batch=batch, sheet=sheet or "").order_by("-created_at").first()
+    latest = selectors.review_latest(tenant=tenant, batch=batch, sheet=sheet)
     context.update({
         "sheets": known, "sheet": sheet, "info": info, "page": shown, "headers": headers, "grid": grid,
         "findings": findings, "analysis": analysis, "ready": ready, "profile": profile,
