@@ -148,3 +148,28 @@ def test_the_list_is_paged_with_a_bounded_number_of_queries(client_api, team):
             break
     assert [item["outflow"]["booked_on"] for item in seen] == [f"2024-06-0{d}" for d in range(7, 0, -1)]
     assert client_api.get(url(tenant), headers=headers, params={"cursor": "bad"}).status_code == 422
+
+
+def test_patching_a_sides_amount_through_the_api_unlinks_the_pair(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["member"])
+    out, into = pair(team)
+    assert client_api.post(url(tenant), headers=headers,
+                           json={"transaction_id": str(out.pk), "pair_id": str(into.pk)}).status_code == 201
+    response = client_api.patch(f"/api/v1/tenants/{tenant.slug}/transactions/{into.pk}", headers=headers,
+                                json={"amount": "245.00"})
+    assert response.status_code == 200, response.text
+    assert client_api.get(url(tenant, out.pk), headers=headers).status_code == 404
+    assert client_api.get(url(tenant), headers=headers).json()["items"] == []
+    entry = AuditEntry.objects.filter(tenant=tenant, action="transaction.update").latest("created_at")
+    assert entry.changes["transfer_pair"] == [str(out.pk), None]
+
+
+def test_a_refused_patch_keeps_the_pair(client_api, team):
+    tenant, headers = team["tenant"], factories.auth_headers(team["member"])
+    out, into = pair(team)
+    client_api.post(url(tenant), headers=headers, json={"transaction_id": str(out.pk), "pair_id": str(into.pk)})
+    before = state(tenant)
+    response = client_api.patch(f"/api/v1/tenants/{tenant.slug}/transactions/{into.pk}", headers=headers,
+                                json={"amount": "1.23456"})
+    assert response.status_code == 422, response.text
+    assert state(tenant) == before

@@ -239,3 +239,96 @@ def test_the_transfer_list_shows_each_pair_once_newest_first(books):
     assert end is None
     seen = [(t.outflow.pk, t.inflow.pk) for t in first + rest]
     assert seen == made[::-1]
+
+
+# --- editing a side ---------------------------------------------------------
+
+
+def linked(books, amount="250.00"):
+    out = tx(books["checking"], f"-{amount}", D, description="To savings")
+    into = tx(books["savings"], amount, D + dt.timedelta(days=1))
+    transfers.link(tenant=books["tenant"], actor=books["owner"], transaction_id=out.pk, pair_id=into.pk)
+    return out, into
+
+
+@pytest.mark.parametrize("changes", [{"amount": "-240.00"}, {"amount": "250.00"}])
+def test_an_amount_edit_that_breaks_the_pair_unlinks_both_sides_in_the_update_audit_entry(books, changes):
+    out, into = linked(books)
+    ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=out.pk,
+                                       changes=changes)
+    assert (pair_of(out), pair_of(into)) == (None, None)
+    entry = AuditEntry.objects.filter(tenant=books["tenant"], action="transaction.update").latest("created_at")
+    assert entry.changes["transfer_pair"] == [str(into.pk), None]
+    assert "amount" in entry.changes
+    # not a person's "these are not a pair": editing back lets detection find them again
+    assert not TransferDismissal.objects.filter(tenant=books["tenant"]).exists()
+    ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=out.pk,
+                                       changes={"amount": "-250.00"})
+    assert transfers.detect(books["tenant"]) == 1
+
+
+def test_moving_a_side_into_the_other_sides_account_unlinks_the_pair(books):
+    out, into = linked(books)
+    ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=into.pk,
+                                       changes={"account_id": books["checking"].pk})
+    assert (pair_of(out), pair_of(into)) == (None, None)
+    entry = AuditEntry.objects.filter(tenant=books["tenant"], action="transaction.update").latest("created_at")
+    assert entry.changes["transfer_pair"] == [str(out.pk), None]
+
+
+def test_edits_that_keep_the_pair_a_transfer_keep_it_linked(books):
+    out, into = linked(books)
+    other = factories.account(books["tenant"], name="Other savings", currency="EUR")
+    for changes in ({"description": "Rent pot", "booked_on": D + dt.timedelta(days=3)},
+                    {"account_id": other.pk}, {"amount": "250.0"}):
+        ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=into.pk,
+                                           changes=changes)
+        assert (pair_of(out), pair_of(into)) == (into.pk, out.pk), changes
+    assert not any("transfer_pair" in entry.changes for entry in AuditEntry.objects.filter(
+        tenant=books["tenant"], action="transaction.update"))
+
+
+def test_across_currencies_only_a_change_of_sign_unlinks(books):
+    out = tx(books["checking"], "-100.00")
+    into = tx(books["usd"], "108.00")
+    transfers.link(tenant=books["tenant"], actor=books["owner"], transaction_id=out.pk, pair_id=into.pk)
+    ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=into.pk,
+                                       changes={"amount": "109.50"})
+    assert pair_of(into) == out.pk
+    ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=into.pk,
+                                       changes={"amount": "-109.50"})
+    assert (pair_of(out), pair_of(into)) == (None, None)
+
+
+def test_a_refused_edit_leaves_the_pair_linked(books):
+    out, into = linked(books)
+    with pytest.raises(errors.Conflict):  # a EUR transaction cannot move into a USD account
+        ledger_services.transaction_update(tenant=books["tenant"], actor=books["owner"], transaction_id=out.pk,
+                                           changes={"amount": "-1", "account_id": books["usd"].pk})
+    assert (pair_of(out), pair_of(into)) == (into.pk, out.pk)
+    assert Transaction.objects.get(pk=out.pk).amount == -250
+
+
+# --- candidates for linking by hand ------------------------------------------------------------
+
+
+def test_candidates_are_free_opposite_rows_of_other_accounts_near_the_date_same_currency_first(books):
+    out = tx(books["checking"], "-100.00")
+    exact_far = tx(books["savings"], "100.00", D + dt.timedelta(days=transfers.MATCH_WINDOW_DAYS))
+    exact_near = tx(books["savings"], "100.00", D - dt.timedelta(days=1))
+    dollars = tx(books["usd"], "107.00", D)
+    tx(books["savings"], "99.00", D)  # not opposite
+    tx(books["checking"], "100.00", D)  # same account
+    tx(books["usd"], "-107.00", D)  # same sign
+    tx(books["savings"], "100.00", D + dt.timedelta(days=transfers.MATCH_WINDOW_DAYS + 1))  # too far
+    taken_out, taken_in = tx(books["savings"], "-5"), tx(books["checking"], "5")
+    transfers.link(tenant=books["tenant"], actor=books["owner"], transaction_id=taken_out.pk, pair_id=taken_in.pk)
+    stranger = factories.organization(factories.user())
+    tx(factories.account(stranger, currency="EUR"), "100.00", D)  # another tenant's
+
+    row = Transaction.objects.select_related("account").get(pk=out.pk)
+    with count_queries() as queries:
+        found = transfers.link_candidates(tenant=books["tenant"], row=row)
+    assert [t.pk for t in found] == [exact_near.pk, exact_far.pk, dollars.pk]
+    assert len(queries) == 3
+    assert transfers.link_candidates(tenant=books["tenant"], row=row, limit=1) == [found[0]]

@@ -247,12 +247,8 @@ def transaction_update(
     cleaned = _clean_transaction_fields(
         {k: v for k, v in changes.items() if k not in {"account_id", "category_id", "tags"}}
     )
-    transaction_uuid = _uuid(transaction_id)
     with transaction.atomic():
-        row = (
-            Transaction.objects.select_for_update().filter(tenant=tenant, pk=transaction_uuid).first()
-            if transaction_uuid else None
-        )
+        row, partner = transfers.lock_with_partner(tenant=tenant, transaction_id=transaction_id)
         if row is None:
             raise errors.NotFound("No such transaction")
         before = audit_services.snapshot(row, TRANSACTION_FIELDS)
@@ -295,6 +291,10 @@ def transaction_update(
         if tag_change is not None:
             _replace_tags(tenant=tenant, row=row, old=tag_change[0], new=tag_change[1])
             diff["tags"] = [_names(tag_change[0]), _names(tag_change[1])]
+        # An edit that leaves the two sides no longer opposite (or in one account) ends the transfer.
+        unlinked = transfers.unlink_if_broken(tenant=tenant, row=row, partner=partner)
+        if unlinked is not None:
+            diff["transfer_pair"] = [unlinked, None]
         if new_account_id == old_account_id:
             _move_balance(old_account_id, row.amount - old_amount)
         else:

@@ -202,22 +202,9 @@ def link(*, tenant: Tenant, actor: User, transaction_id: Any, pair_id: Any) -> t
                     f"The transaction of {row.booked_on} ({row.amount} {row.account.currency}) is already part of a "
                     "transfer; unlink it first"
                 )
-        if first.account_id == second.account_id:
-            raise errors.ValidationError(
-                "A transfer moves money between two different accounts",
-                field_errors={"pair_id": "Same account as the other transaction."},
-            )
-        if not ((first.amount < 0 < second.amount) or (second.amount < 0 < first.amount)):
-            raise errors.ValidationError(
-                "A transfer is money out of one account (a negative amount) and into another (a positive one)",
-                field_errors={"pair_id": "The amounts do not have opposite signs."},
-            )
-        if first.account.currency == second.account.currency and first.amount != -second.amount:
-            raise errors.ValidationError(
-                f"In one currency a transfer's amounts are opposite ({first.amount} and {second.amount} are not); "
-                "record a fee as its own transaction",
-                field_errors={"pair_id": "The amounts are not opposite."},
-            )
+        problem = pair_problem(first, second)
+        if problem is not None:
+            raise problem
         outflow, inflow = _ordered(first, second)
         outflow.transfer_pair, inflow.transfer_pair = inflow, outflow
         tenant_cache.bump(tenant.pk)
@@ -229,6 +216,58 @@ def link(*, tenant: Tenant, actor: User, transaction_id: Any, pair_id: Any) -> t
             changes={"transfer_pair": [None, inflow.pk], "inflow": [None, inflow.pk]},
         )
     return outflow, inflow
+
+
+def pair_problem(first: Transaction, second: Transaction) -> errors.ValidationError | None:
+    """Why these two cannot be one transfer (accounts loaded), or None when they can."""
+    if first.account_id == second.account_id:
+        return errors.ValidationError(
+            "A transfer moves money between two different accounts",
+            field_errors={"pair_id": "Same account as the other transaction."},
+        )
+    if not ((first.amount < 0 < second.amount) or (second.amount < 0 < first.amount)):
+        return errors.ValidationError(
+            "A transfer is money out of one account (a negative amount) and into another (a positive one)",
+            field_errors={"pair_id": "The amounts do not have opposite signs."},
+        )
+    if first.account.currency == second.account.currency and first.amount != -second.amount:
+        return errors.ValidationError(
+            f"In one currency a transfer's amounts are opposite ({first.amount} and {second.amount} are not); "
+            "record a fee as its own transaction",
+            field_errors={"pair_id": "The amounts are not opposite."},
+        )
+    return None
+
+
+def lock_with_partner(*, tenant: Tenant, transaction_id: Any) -> tuple[Transaction | None, Transaction | None]:
+    """Lock a transaction and, when it is part of a transfer, its partner (account loaded), in id order as
+    `link` and `unlink` do; (None, None) when the tenant has no such transaction."""
+    row_uuid = _uuid(transaction_id)
+    if row_uuid is None:
+        return None, None
+    ids = {row_uuid} | set(
+        Transaction.objects.filter(tenant=tenant, pk=row_uuid, transfer_pair__isnull=False)
+        .values_list("transfer_pair_id", flat=True)
+    )
+    rows = _locked(tenant=tenant, ids=list(ids))
+    row = rows.get(row_uuid)
+    if row is None or row.transfer_pair_id is None:
+        return row, None
+    if row.transfer_pair_id not in rows:  # relinked between the two statements
+        rows |= _locked(tenant=tenant, ids=[row.transfer_pair_id])
+    return row, rows.get(row.transfer_pair_id)
+
+
+def unlink_if_broken(*, tenant: Tenant, row: Transaction, partner: Transaction | None) -> uuid.UUID | None:
+    """After `row` (locked by lock_with_partner, with its new account) was edited: when it and its partner
+    are no longer a transfer, unlink both and return the partner's id. For transaction_update, whose audit
+    entry records it; no dismissal, since no person said the two are not a pair."""
+    if partner is None or pair_problem(row, partner) is None:
+        return None
+    tenant_cache.bump(tenant.pk)
+    Transaction.objects.filter(tenant=tenant, pk__in=[row.pk, partner.pk]).update(transfer_pair=None)
+    row.transfer_pair = None
+    return partner.pk
 
 
 def _ordered(first: Transaction, second: Transaction) -> tuple[Transaction, Transaction]:
@@ -323,3 +362,29 @@ def transfer_page(
         rows = rows[:limit]
         next_key = [rows[-1].booked_on.isoformat(), str(rows[-1].pk)]
     return [Transfer(*_ordered(row, row.transfer_pair)) for row in rows], next_key
+
+
+MATCH_WINDOW_DAYS = 10
+MAX_CANDIDATES = 20
+
+
+def link_candidates(*, tenant: Tenant, row: Transaction, limit: int = MAX_CANDIDATES) -> list[Transaction]:
+    """Transactions a person may link `row` (account loaded) with: free, in another of the tenant's accounts,
+    booked within MATCH_WINDOW_DAYS days; in the same currency the opposite amount, in another currency any
+    amount of the opposite sign. Same currency first, then the nearest date; at most `limit`, three queries."""
+    if row.amount == 0:
+        return []
+    currency, day, window = row.account.currency, row.booked_on, dt.timedelta(days=MATCH_WINDOW_DAYS)
+    free = (
+        Transaction.objects.select_related("account")
+        .filter(tenant=tenant, transfer_pair__isnull=True, booked_on__gte=day - window, booked_on__lte=day + window)
+        .exclude(account_id=row.account_id)
+    )
+    same = list(free.filter(account__currency=currency, amount=-row.amount).order_by("booked_on", "pk")[:limit])
+    other = free.exclude(account__currency=currency).filter(amount__gt=0) if row.amount < 0 else \
+        free.exclude(account__currency=currency).filter(amount__lt=0)
+    near = [*other.filter(booked_on__gte=day).order_by("booked_on", "pk")[:limit],
+            *other.filter(booked_on__lt=day).order_by("-booked_on", "-pk")[:limit]]
+    def distance(t: Transaction) -> tuple:
+        return abs((t.booked_on - day).days), t.booked_on, t.pk
+    return (sorted(same, key=distance) + sorted(near, key=distance))[:limit]

@@ -11,6 +11,7 @@ from coffer.web import views_categories
 from coffer.web import views_workbook
 from coffer.web import views_budgets, views_reports
 from coffer.web import views_rules
+from coffer.web import views_fees, views_rates, views_transfers
 
 app_name = "web"
 
@@ -95,4 +96,17 @@ urlpatterns = [
     path("transfers/", views_reports.transfer_list, name="transfer_list"),
     path("transfers/detect/", views_reports.transfer_detect, name="transfer_detect"),
     path("transfers/<str:transaction_id>/unlink/", views_reports.transfer_unlink, name="transfer_unlink"),
+    path("transactions/<str:transaction_id>/transfer/", views_transfers.transaction_transfer,
+         name="transaction_transfer"),
+    path("transactions/<str:transaction_id>/transfer/link/", views_transfers.transaction_transfer_link,
+         name="transaction_transfer_link"),
+    path("transactions/<str:transaction_id>/transfer/unlink/", views_transfers.transaction_transfer_unlink,
+         name="transaction_transfer_unlink"),
+    path("fees/", views_fees.fee_list, name="fee_list"),
+    path("fees/new/", views_fees.fee_create, name="fee_create"),
+    path("fees/<str:fee_id>/edit/", views_fees.fee_edit, name="fee_edit"),
+    path("fees/<str:fee_id>/delete/", views_fees.fee_delete, name="fee_delete"),
+    path("exchange-rates/", views_rates.rate_list, name="rate_list"),
+    path("exchange-rates/new/", views_rates.rate_create, name="rate_create"),
+    path("exchange-rates/<str:rate_id>/delete/", views_rates.rate_delete, name="rate_delete"),
 ]

@@ -27,6 +27,8 @@ EXPORTS = {
         reports.net_worth(tenant=tenant, date_from=period.start, date_to=period.end, convert=convert))),
     "budgets": (lambda tenant, period, convert: exports.budget_tables(
         reports.budget_vs_actual(tenant=tenant, on=period.end))),
+    "fees": (lambda tenant, period, convert: exports.fee_tables(
+        reports.fee_report(tenant=tenant, date_from=period.start, date_to=period.end))),
 }
 FORMATS = ("csv", "xlsx")
 
