@@ -236,6 +236,9 @@ LLM_MAX_OUTPUT_TOKENS = env_int("LLM_MAX_OUTPUT_TOKENS", 4096)
 LLM_RETRY_BASE_SECONDS = 1.0  # backoff after a 429/5xx/timeout: 1 s, 2 s (or the server's Retry-After)
 
 # --- security headers -----------------------------------------------------
+# Sessions are read from the cache and written through to the database: a cache flush or a Redis
+# restart signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

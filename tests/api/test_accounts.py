@@ -102,6 +102,7 @@ def test_account_list_pages_with_a_cursor(client_api, team):
 def test_account_list_runs_the_same_number_of_queries_for_5_or_100_rows(client_api, team):
     tenant, headers = team["tenant"], factories.auth_headers(team["viewer"])
     Account.objects.bulk_create(Account(tenant=tenant, name=f"A{i:03d}", currency="EUR") for i in range(105))
+    client_api.get(url(tenant), headers=headers)  # warm the cached membership look-up: both counts see it cached
     counts = []
     for limit in (5, 100):
         with count_queries() as queries:

@@ -620,6 +620,7 @@ def _queries(client, path, limit, person):
 
 def test_the_import_list_runs_the_same_queries_for_5_or_100_items(client_api, alice, tenant, account):
     _many_imports(account, 105)
+    _queries(client_api, url(tenant), 5, alice)  # warm the cached membership look-up: both counts see it cached
     small, shown_small = _queries(client_api, url(tenant), 5, alice)
     large, shown_large = _queries(client_api, url(tenant), 100, alice)
     assert (shown_small, shown_large) == (5, 100)
@@ -630,6 +631,7 @@ def test_the_import_list_runs_the_same_queries_for_5_or_100_items(client_api, al
 def test_issue_and_row_lists_run_the_same_queries_for_5_or_100_rows(client_api, alice, tenant, account, tail):
     rows = [parsed(n, day=None, description=f"r{n}", issues=[issue(n, "A", "E_DATE_INVALID")]) for n in range(2, 110)]
     big = stage_rows(account, rows)
+    _queries(client_api, url(tenant, big, tail), 5, alice)  # warm the cached membership look-up: both counts see it cached
     small, shown_small = _queries(client_api, url(tenant, big, tail), 5, alice)
     large, shown_large = _queries(client_api, url(tenant, big, tail), 100, alice)
     assert (shown_small, shown_large) == (5, 100)

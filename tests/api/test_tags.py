@@ -90,6 +90,7 @@ def test_tags_are_listed_by_name_in_pages_and_searchable(client_api, team):
 def test_the_tag_list_runs_the_same_number_of_queries_for_5_or_100_tags(client_api, team):
     tenant, headers = team["tenant"], factories.auth_headers(team["viewer"])
     Tag.objects.bulk_create(Tag(tenant=tenant, name=f"tag {i:03d}") for i in range(105))
+    client_api.get(url(tenant), headers=headers)  # warm the cached membership look-up: both counts see it cached
     counts = []
     for limit in (5, 100):
         with count_queries() as queries:

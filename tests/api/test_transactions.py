@@ -165,6 +165,7 @@ def test_transaction_list_runs_the_same_number_of_queries_for_5_or_100_rows(clie
         Transaction(tenant=tenant, account=accounts[i % 3], booked_on=dt.date(2024, 1, 1 + i % 28), amount=Decimal(i))
         for i in range(110)
     )
+    client_api.get(url(tenant), headers=headers)  # warm the cached membership look-up: both counts see it cached
     counts = []
     for limit in (5, 100):
         with count_queries() as queries:
@@ -452,6 +453,7 @@ def test_the_list_with_tags_and_categories_runs_a_fixed_number_of_queries(client
     TransactionTag.objects.bulk_create(
         TransactionTag(tenant=tenant, transaction=row, tag=tag) for row in rows for tag in tags[: 1 + rows.index(row) % 3]
     )
+    client_api.get(url(tenant), headers=headers)  # warm the cached membership look-up: both counts see it cached
     counts = []
     for limit in (5, 100):
         with count_queries() as queries:

@@ -6,6 +6,7 @@ from django.conf import settings
 from fastapi import FastAPI
 
 from coffer.api import errors
+from coffer.api.etag import ETagMiddleware
 from coffer.api.limits import BodySizeLimitMiddleware
 from coffer.api.routers import (
     accounts, audit, auth, imports, invitations, me, members, organizations, tokens, transactions,
@@ -39,6 +40,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(rules.router, prefix="/api/v1")
     app.include_router(fees.router, prefix="/api/v1")
+    app.add_middleware(ETagMiddleware)  # innermost: tags the body the route produced
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.API_MAX_BODY_BYTES, limit_for=imports.upload_body_limit
     )

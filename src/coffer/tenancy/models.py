@@ -69,6 +69,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
 
+class TenantQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        from coffer.tenancy import access_cache
+
+        tenant_ids = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        access_cache.bump_tenants(tenant_ids)  # no post_save for a queryset update
+        return updated
+
+
 class Tenant(models.Model):
     """Whom data belongs to: a person's own space or an organization."""
 
@@ -83,6 +93,8 @@ class Tenant(models.Model):
     base_currency = models.CharField(max_length=3, default="EUR")
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantQuerySet.as_manager()
+
     def __str__(self) -> str:
         return self.slug
 
@@ -91,12 +103,37 @@ class Tenant(models.Model):
         return self.kind == self.Kind.PERSONAL
 
 
+class MembershipQuerySet(models.QuerySet):
+    """Queryset writes send no post_save: these bump the cached look-ups of the people concerned
+    (tenancy/access_cache.py). Deletes need nothing: they send post_delete for each row."""
+
+    def update(self, **kwargs):
+        from coffer.tenancy import access_cache
+
+        user_ids = list(self.values_list("user_id", flat=True))
+        if "user" in kwargs or "user_id" in kwargs:
+            new_user = kwargs.get("user_id", kwargs.get("user"))
+            user_ids.append(getattr(new_user, "pk", new_user))
+        updated = super().update(**kwargs)
+        access_cache.bump_users(user_ids)
+        return updated
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from coffer.tenancy import access_cache
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        access_cache.bump_users(obj.user_id for obj in created)
+        return created
+
+
 class Membership(models.Model):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]

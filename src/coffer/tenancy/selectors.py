@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from coffer import errors
 from coffer import secrets as coffer_secrets
+from coffer.tenancy import access_cache
 from coffer.tenancy.models import Invitation, Membership, Tenant, User
 
 
@@ -22,10 +23,11 @@ def _tenant_filter(tenant_ref: str) -> dict:
 
 def membership_get(*, user: User, tenant_ref: str) -> Membership:
     """The caller's membership in the tenant given by slug or id; NotFound when not a member
-    (so a tenant the caller does not belong to looks exactly like one that does not exist)."""
-    membership = (
+    (so a tenant the caller does not belong to looks exactly like one that does not exist).
+    Cached per person (tenancy/access_cache.py), "not a member" included."""
+    membership = access_cache.cached(user.pk, "tenancy.membership", {"tenant_ref": str(tenant_ref)}, lambda: (
         Membership.objects.select_related("tenant").filter(user=user, **_tenant_filter(tenant_ref)).first()
-    )
+    ))
     if membership is None:
         raise errors.NotFound("No such tenant")
     return membership
@@ -97,8 +99,11 @@ def _keyset(queryset: models.QuerySet, *, keys: tuple[str, str], descending: boo
 
 
 def me_memberships(*, user: User) -> tuple[list[Membership], bool]:
-    """The first ME_MEMBERSHIPS_SHOWN memberships of the person, and whether there are more."""
-    rows = list(memberships_of_user(user=user)[: ME_MEMBERSHIPS_SHOWN + 1])
+    """The first ME_MEMBERSHIPS_SHOWN memberships of the person, and whether there are more (cached per
+    person, like membership_get)."""
+    rows = access_cache.cached(user.pk, "tenancy.memberships", {}, lambda: list(
+        memberships_of_user(user=user)[: ME_MEMBERSHIPS_SHOWN + 1]
+    ))
     return rows[:ME_MEMBERSHIPS_SHOWN], len(rows) > ME_MEMBERSHIPS_SHOWN
 
 

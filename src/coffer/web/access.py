@@ -21,6 +21,7 @@ from coffer.ops import context as ops_context
 from coffer.tenancy import roles
 from coffer.tenancy import selectors as tenancy_selectors
 from coffer.tenancy.models import Membership, Tenant
+from coffer.web import fragments as web_fragments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,11 @@ class TenantPage:
     @property
     def can_manage_tenant(self) -> bool:
         return self.allows(roles.Action.MANAGE_TENANT)
+
+    @functools.cached_property
+    def fragments(self) -> str:
+        """What every cached template fragment of this page varies on (web/fragments.py)."""
+        return web_fragments.vary(self.tenant)
 
 
 def tenant_view(action: str = roles.Action.READ):

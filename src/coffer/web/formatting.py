@@ -25,6 +25,11 @@ def activate(*, date_format: str, number_format: str) -> None:
     _active.number_format = number_format if number_format in NUMBER_MARKS else DEFAULT_NUMBER_FORMAT
 
 
+def active_formats() -> str:
+    """The date and number formats in force, as one word (part of cached fragments' keys)."""
+    return f"{getattr(_active, 'date_format', DEFAULT_DATE_FORMAT)}:{getattr(_active, 'number_format', DEFAULT_NUMBER_FORMAT)}"
+
+
 def deactivate() -> None:
     for name in ("date_format", "number_format"):
         if hasattr(_active, name):
