@@ -384,3 +384,35 @@ def test_undo_of_an_import_whose_rows_were_tagged_and_paired_removes_them(accoun
     sent.refresh_from_db()
     assert sent.transfer_pair_id is None
     assert ledger_selectors.account_balance_recomputed(account) == balance(account)
+
+
+def test_duplicates_are_renumbered_when_an_edit_breaks_or_makes_a_repeat(account):
+    """Only rows whose key repeats, or that carry an earlier mark, are renumbered: an edit must still
+    move every row it affects (here through the fields the row-edit service rewrites)."""
+    coffees = [row(n, 1, "-3.50", "Coffee Corner", balance=str(100 - n)) for n in (2, 3, 4)]
+    batch = stage(account, [*coffees, row(5, 2, "-8.00", "Bakery", balance="80.00")])
+
+    def numbering():
+        return {r.row_number: (r.occurrence, r.fingerprint.rsplit("-", 1)[1], r.fingerprint.rsplit("-", 1)[0])
+                for r in StagedRow.objects.filter(batch=batch)}
+
+    def edit(number, **fields):
+        staged = StagedRow.objects.get(batch=batch, row_number=number)
+        values = staging.staged_values(batch, row(number, **fields), transaction_id=staged.transaction_id)
+        StagedRow.objects.filter(pk=staged.pk).update(
+            **{name: values[name] for name in ("booked_on", "amount", "balance", "description", "fingerprint_base",
+                                               "content_hash")})
+        staging.mark_duplicates(batch)
+        return numbering()
+
+    before = numbering()
+    assert [before[n][:2] for n in (2, 3, 4)] == [(1, "1"), (2, "2"), (3, "3")]
+    moved = edit(5, day=3, amount="-9.00", description="Bakery", balance="80.00")  # unique before and after
+    assert moved[5][:2] == (1, "1") and moved[5][2] != before[5][2]
+    after = edit(3, day=1, amount="-4.50", description="Coffee Corner", balance="97")
+    assert [after[n][:2] for n in (2, 3, 4)] == [(1, "1"), (1, "1"), (2, "2")]
+    assert after[3][2] != after[2][2] and after[4][2] == after[2][2]
+    bakery = edit(5, day=1, amount="-3.50", description="Coffee Corner", balance="50.00")
+    assert bakery[5][:2] == (3, "3") and bakery[5][2] == after[2][2]  # now the third coffee of the day
+    alone = edit(5, day=2, amount="-8.00", description="Bakery", balance="80.00")
+    assert alone[5][:2] == (1, "1") and alone[5][2] == before[5][2]  # the old fingerprint is gone
