@@ -13,6 +13,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import logging
 import os
 import resource
 import shutil
@@ -92,6 +93,19 @@ class _Rollback(Exception):
     pass
 
 
+class PhaseLog(logging.Handler):
+    """Keeps the `seconds_by_phase` the staging job and the commit log, by logger name."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.phases: dict[str, dict[str, float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        phases = getattr(record, "seconds_by_phase", None)
+        if phases is not None:
+            self.phases["stage" if record.name.endswith("staging") else "commit"] = phases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=200_000)
@@ -116,6 +130,10 @@ def main() -> None:
     tenant = tenancy_services.organization_create(actor=owner, name=f"Bench {uuid.uuid4().hex[:6]}")
     account = ledger_services.account_create(tenant=tenant, actor=owner, name="Bench", currency="EUR")
 
+    phase_log = PhaseLog()
+    for name in ("coffer.imports.staging", "coffer.imports.services"):
+        logging.getLogger(name).addHandler(phase_log)
+        logging.getLogger(name).setLevel(logging.INFO)
     stages: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"statement.{args.format}"
@@ -141,6 +159,7 @@ def main() -> None:
         "rows": args.rows, "format": args.format, "database": connection.vendor, "status": batch.status,
         "rows_committed": batch.rows_committed, "seconds": round(seconds, 3),
         "seconds_by_stage": {key: round(value, 3) for key, value in stages.items()},
+        "seconds_by_phase": phase_log.phases,
         "rows_per_second": round(args.rows / seconds) if seconds else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "generate_seconds": round(generate, 3),
