@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import operator
 import re
 import time
 import uuid
@@ -399,14 +400,20 @@ def _insert_rows(rows: list[dict[str, Any]]) -> None:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", params)
 
 
+_IN_COPY_ORDER = operator.itemgetter(*COLUMNS)
+_RAW, _ISSUES = COLUMNS.index("raw"), COLUMNS.index("issues")
+
+
 def _copy_rows(rows: list[dict[str, Any]]) -> None:
     table = StagedRow._meta.db_table
     statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+    dumps = json.dumps
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([
-                json.dumps(row[name]) if name in ("raw", "issues") else row[name] for name in COLUMNS
-            ])
+            values = list(_IN_COPY_ORDER(row))
+            values[_RAW] = dumps(values[_RAW])
+            values[_ISSUES] = dumps(values[_ISSUES]) if values[_ISSUES] else "[]"
+            copy.write_row(values)
 
 
 # --- duplicates and summary, in SQL ---------------------------------------
