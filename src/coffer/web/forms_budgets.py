@@ -11,7 +11,7 @@ from django import forms
 from coffer import money
 from coffer.insights import reports
 from coffer.ledger.models import Budget, Category
-from coffer.web import formatting
+from coffer.web import formatting, forms_ledger
 
 
 class BudgetForm(forms.Form):
@@ -28,14 +28,8 @@ class BudgetForm(forms.Form):
 
     def __init__(self, *args, categories: list[Category], **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [("", "Choose a category")]
-        for top in categories:
-            for category in (top, *top.subcategories):
-                if category.kind != Category.Kind.EXPENSE:
-                    continue
-                label = category.name if category.parent_id is None else f"{top.name} › {category.name}"
-                choices.append((str(category.pk), label))
-        self.fields["category_id"].choices = choices
+        self.fields["category_id"].choices = forms_ledger.expense_category_choices(categories,
+                                                                                 empty_label="Choose a category")
         self.fields["amount"].widget.attrs.update(inputmode="decimal", step="0.01")
 
     def clean_amount(self):

@@ -10,6 +10,7 @@ from coffer import errors, money
 from coffer.ledger import exchange_rates
 from coffer.ledger import fees as ledger_fees
 from coffer.ledger.models import Account, Category, ExpectedFee
+from coffer.web import forms_ledger
 
 
 class ExpectedFeeForm(forms.Form):
@@ -36,13 +37,8 @@ class ExpectedFeeForm(forms.Form):
         else:
             self.fields["account"].choices = [("", "Choose an account")] + [
                 (str(a.pk), f"{a.name} ({a.currency})") for a in accounts]
-        choices = [("", "Any fee category")]
-        for top in categories:
-            for category in (top, *top.subcategories):
-                if category.kind == Category.Kind.EXPENSE:
-                    label = category.name if category.parent_id is None else f"{top.name} › {category.name}"
-                    choices.append((str(category.pk), label))
-        self.fields["category_id"].choices = choices
+        self.fields["category_id"].choices = forms_ledger.expense_category_choices(categories,
+                                                                                 empty_label="Any fee category")
         self.fields["amount"].widget.attrs.update(inputmode="decimal", step="0.01")
 
     def clean_amount(self):

@@ -22,6 +22,17 @@ def _amount_field(**kwargs) -> forms.DecimalField:
     return forms.DecimalField(max_digits=money.AMOUNT_MAX_DIGITS, decimal_places=money.AMOUNT_DECIMAL_PLACES, **kwargs)
 
 
+def expense_category_choices(tree: list[Category], *, empty_label: str) -> list[tuple[str, str]]:
+    """The expense categories of a tree (ledger.selectors.category_tree) as "Top › Sub" choices."""
+    choices = [("", empty_label)]
+    for top in tree:
+        for category in (top, *top.subcategories):
+            if category.kind == Category.Kind.EXPENSE:
+                label = category.name if category.parent_id is None else f"{top.name} › {category.name}"
+                choices.append((str(category.pk), label))
+    return choices
+
+
 class CategoryIndex:
     """The tenant's category tree (ledger.selectors.category_tree with archived ones) as the forms and rows
     need it: labels such as "Food › Groceries", choices grouped by kind, lookups by id — no query per row."""
