@@ -1,4 +1,4 @@
-"""The process: FastAPI answers /api, Django everything else; responses over 1 kB are gzipped."""
+"""The process: FastAPI answers /api, Django everything else; responses over 1 kB are compressed (Brotli or gzip)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_app = get_asgi_application()
 
-from starlette.middleware.gzip import GZipMiddleware  # noqa: E402
-
 from coffer.api.app import create_app  # noqa: E402
 from coffer.api.limits import BodySizeLimitMiddleware  # noqa: E402
+from coffer.ops import compression  # noqa: E402
 from coffer.ops import middleware as ops_middleware  # noqa: E402
 
 api_app = create_app()
@@ -22,7 +21,7 @@ WEB_MAX_BODY_BYTES = 4 * 1024 * 1024  # Django's form limit (DATA_UPLOAD_MAX_MEM
 
 
 async def _django(scope, receive, send):
-    """Django sends header names as written ("Content-Length"); Starlette's GZip looks them up in
+    """Django sends header names as written ("Content-Length"); Starlette's compression looks them up in
     lower case, so without this it adds a second Content-Length, which browsers refuse."""
 
     async def send_lowercase(message):
@@ -62,5 +61,5 @@ async def _dispatch(scope, receive, send):
 
 # Outermost: request id, access log and request metrics for everything; then /readyz and /metrics.
 application = ops_middleware.RequestMiddleware(
-    GZipMiddleware(ops_middleware.OpsEndpoints(_dispatch), minimum_size=1024)
+    compression.CompressionMiddleware(ops_middleware.OpsEndpoints(_dispatch), minimum_size=1024)
 )

@@ -110,28 +110,39 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'coffer.sqlite3'}"
-_db = dj_database_url.parse(DATABASE_URL)
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["OPTIONS"] = {
-        # WAL lets readers go on while one writer writes; IMMEDIATE takes the write
-        # lock at BEGIN so concurrent writers queue instead of failing mid-transaction.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-    _db["CONN_MAX_AGE"] = 0
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-coffer.sqlite3")}
-elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
-    _db["ENGINE"] = "django.db.backends.postgresql"
-    _db["CONN_MAX_AGE"] = 0
-    _db["OPTIONS"] = {
-        "pool": {
-            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
-            "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-            "timeout": env_int("DB_POOL_TIMEOUT", 10),
-        },
-    }
-DATABASES = {"default": _db}
+
+
+def _database(url: str) -> dict:
+    _db = dj_database_url.parse(url)
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        _db["OPTIONS"] = {
+            # WAL lets readers go on while one writer writes; IMMEDIATE takes the write
+            # lock at BEGIN so concurrent writers queue instead of failing mid-transaction.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        _db["CONN_MAX_AGE"] = 0
+        _db["TEST"] = {"NAME": str(VAR_DIR / "test-coffer.sqlite3")}
+    elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
+        _db["ENGINE"] = "django.db.backends.postgresql"
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"] = {
+            "pool": {
+                "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+                "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+                "timeout": env_int("DB_POOL_TIMEOUT", 10),
+            },
+        }
+    return _db
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+# Optional read replica: dashboard aggregates and reports read from it (coffer.ops.replica). In tests it
+# mirrors the default database, so the routing runs against the same data.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**_database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------
@@ -214,6 +225,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON lines with tenant) like the web
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", 2)  # embedded runner threads
 IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)

@@ -31,7 +31,7 @@ from coffer import errors, money
 from coffer.ledger import budgets as ledger_budgets
 from coffer.ledger import exchange_rates, transfers
 from coffer.ledger.models import Account, Category, Transaction
-from coffer.ops import tenant_cache
+from coffer.ops import replica, tenant_cache
 from coffer.tenancy.models import Tenant
 
 MAX_MONTHS = 120
@@ -69,6 +69,11 @@ def months_of(date_from: dt.date, date_to: dt.date) -> list[tuple[dt.date, dt.da
         buckets.append((start, end))
         start = end + dt.timedelta(days=1)
     return buckets
+
+
+def _transactions() -> models.QuerySet:
+    """Transactions, read from the replica when there is one (ops.replica)."""
+    return Transaction.objects.using(replica.read_alias())
 
 
 def _as_date(value) -> dt.date:
@@ -147,7 +152,7 @@ def cashflow(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert: b
     Months without transactions are zeros, for every currency that has any in the period."""
     buckets = months_of(date_from, date_to)
     rows = (
-        transfers.counted(Transaction.objects.filter(tenant=tenant, booked_on__range=(date_from, date_to)))
+        transfers.counted(_transactions().filter(tenant=tenant, booked_on__range=(date_from, date_to)))
         .annotate(month=TruncMonth("booked_on"))
         .values("month", "account__currency")
         .annotate(income=models.Sum("amount", filter=transfers.INCOME_SIDE),
@@ -235,7 +240,7 @@ def by_category(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert
     Uncategorized money is split by sign into an "Uncategorized" line on each side."""
     months_of(date_from, date_to)
     rows = (
-        transfers.counted(Transaction.objects.filter(tenant=tenant, booked_on__range=(date_from, date_to)))
+        transfers.counted(_transactions().filter(tenant=tenant, booked_on__range=(date_from, date_to)))
         .values("account__currency", "category_id", "category__name", "category__kind", "category__parent_id",
                 "category__parent__name")
         .annotate(total=models.Sum("amount"), positive=models.Sum("amount", filter=models.Q(amount__gt=0)),
@@ -308,17 +313,18 @@ def net_worth(*, tenant: Tenant, date_from: dt.date, date_to: dt.date, convert: 
     buckets = months_of(date_from, date_to)
     opening = {
         row["currency"]: money.stored(row["total"])
-        for row in Account.objects.filter(tenant=tenant).values("currency").annotate(total=models.Sum("opening_balance"))
+        for row in Account.objects.using(replica.read_alias()).filter(tenant=tenant).values("currency")
+        .annotate(total=models.Sum("opening_balance"))
         .order_by()
     }
     before = {
         row["account__currency"]: money.stored(row["total"])
-        for row in Transaction.objects.filter(tenant=tenant, booked_on__lt=date_from).values("account__currency")
+        for row in _transactions().filter(tenant=tenant, booked_on__lt=date_from).values("account__currency")
         .annotate(total=models.Sum("amount")).order_by()
     }
     monthly: dict[str, dict[dt.date, Decimal]] = {}
     for row in (
-        Transaction.objects.filter(tenant=tenant, booked_on__range=(date_from, date_to))
+        _transactions().filter(tenant=tenant, booked_on__range=(date_from, date_to))
         .annotate(month=TruncMonth("booked_on")).values("month", "account__currency")
         .annotate(total=models.Sum("amount")).order_by()
     ):

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncMonth
 from coffer import errors, money
 from coffer.ledger import transfers
 from coffer.ledger.models import Account, Transaction
-from coffer.ops import tenant_cache
+from coffer.ops import replica, tenant_cache
 from coffer.tenancy.models import Tenant
 
 MAX_MONTHS = 36
@@ -56,6 +56,11 @@ def month_starts(*, months: int, today: dt.date) -> list[dt.date]:
     return starts[::-1]
 
 
+def _transactions() -> models.QuerySet:
+    """Transactions, read from the replica when there is one (ops.replica)."""
+    return Transaction.objects.using(replica.read_alias())
+
+
 def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
@@ -69,7 +74,7 @@ def monthly_cashflow(*, tenant: Tenant, months: int = 12, today: dt.date | None 
     _check_months(months)
     starts = month_starts(months=months, today=today or dt.date.today())
     rows = (
-        Transaction.objects.filter(tenant=tenant, booked_on__gte=starts[0])
+        _transactions().filter(tenant=tenant, booked_on__gte=starts[0])
         .filter(transfers.COUNTED)
         .annotate(month=TruncMonth("booked_on"))
         .values("month", "account__currency")
@@ -95,11 +100,11 @@ def balance_history(*, account: Account, months: int = 12, today: dt.date | None
     """The account's balance at the end of each of the last `months` months (the current month: today)."""
     _check_months(months)
     starts = month_starts(months=months, today=today or dt.date.today())
-    before = money.stored(Transaction.objects.filter(
+    before = money.stored(_transactions().filter(
         tenant_id=account.tenant_id, account=account, booked_on__lt=starts[0]).aggregate(total=models.Sum("amount"))["total"])
     monthly = {
         _as_date(row["month"]): money.stored(row["total"])
-        for row in Transaction.objects.filter(tenant_id=account.tenant_id, account=account, booked_on__gte=starts[0])
+        for row in _transactions().filter(tenant_id=account.tenant_id, account=account, booked_on__gte=starts[0])
         .annotate(month=TruncMonth("booked_on")).values("month").annotate(total=models.Sum("amount")).order_by()
     }
     balance = account.opening_balance + before
@@ -145,7 +150,7 @@ def spending_by_category(*, tenant: Tenant, start: dt.date, end: dt.date) -> dic
     if (end - start).days > MAX_SPENDING_DAYS:
         raise errors.ValidationError("A period covers at most ten years", field_errors={"start": "At most ten years."})
     rows = (
-        Transaction.objects.filter(tenant=tenant, booked_on__gte=start, booked_on__lte=end)
+        _transactions().filter(tenant=tenant, booked_on__gte=start, booked_on__lte=end)
         .filter(transfers.COUNTED)
         .filter(transfers.EXPENSE_SIDE)
         .values("account__currency", "category_id", "category__name", "category__color", "category__parent_id",
@@ -192,6 +197,6 @@ def transactions_per_category(*, tenant: Tenant) -> dict[object, int]:
     """How many transactions each category holds (its own, not its subcategories'); None: uncategorized.
     One grouped query; at most one row per category (500) plus one."""
     rows = (
-        Transaction.objects.filter(tenant=tenant).values("category_id").annotate(count=models.Count("id")).order_by()
+        _transactions().filter(tenant=tenant).values("category_id").annotate(count=models.Count("id")).order_by()
     )
     return {row["category_id"]: row["count"] for row in rows}

@@ -179,9 +179,13 @@ class Transaction(models.Model):
             models.Index(fields=["tenant", "booked_on", "id"], name="txn_tenant_date"),
             models.Index(fields=["tenant", "account", "booked_on", "id"], name="txn_tenant_account_date"),
             models.Index(fields=["tenant", "amount", "id"], name="txn_tenant_amount"),
+            models.Index(fields=["tenant", "account", "amount", "id"], name="txn_tenant_account_amount"),
             models.Index(fields=["tenant", "import_batch"], name="txn_tenant_import_batch"),
             models.Index(fields=["tenant", "category", "booked_on"], name="txn_tenant_category_date"),
         ]
+        # The text filter (icontains on description, counterparty, reference) has trigram GIN indexes (and
+        # the planner extended statistics on tenant/account and tenant/category) on PostgreSQL only,
+        # outside the model state: migration 0009.
 
     def __str__(self) -> str:
         return f"{self.booked_on} {self.amount} {self.description[:40]}"
