@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench lock docs clean
+.PHONY: install run test bench loadtest lock docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Coffer needs Python 3.11 or newer")'
@@ -27,6 +27,10 @@ test: install
 
 bench: install
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(BIN)/python "$$script"; done
+
+# Seeds PostgreSQL (coffer_loadtest), serves Coffer in production mode on 127.0.0.1 and runs locust; see docs/performance.md.
+loadtest: install
+	$(BIN)/python loadtest/run.py
 
 docs: install
 	$(BIN)/coffer api_docs --output docs/api.md
