@@ -161,7 +161,7 @@ else:
 # --- people and passwords -------------------------------------------------
 AUTH_USER_MODEL = "tenancy.User"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "coffer.tenancy.hashers.Argon2Hasher",  # Argon2id at OWASP's cost (see the module)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import hashers
 
 from coffer import errors
+from coffer.tenancy import hashers as coffer_hashers
 from coffer.tenancy import signin
 from coffer.tenancy.models import User
 from tests import factories
@@ -31,9 +32,24 @@ def attempt(email, password=factories.PASSWORD, address=ADDRESS):
     return signin.sign_in(email=email, password=password, address=address)
 
 
-def test_production_hashes_passwords_with_argon2():
+def test_production_hashes_passwords_with_argon2id_at_owasp_cost():
     production = importlib.import_module("coffer.settings")
-    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert production.PASSWORD_HASHERS[0] == "coffer.tenancy.hashers.Argon2Hasher"
+    hasher = coffer_hashers.Argon2Hasher()
+    encoded = hasher.encode("a long enough password", hasher.salt())
+    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_a_hash_made_with_djangos_default_argon2_cost_still_signs_in_and_is_upgraded(alice, settings):
+    settings.PASSWORD_HASHERS = ["coffer.tenancy.hashers.Argon2Hasher"]
+    old = hashers.Argon2PasswordHasher()
+    alice.password = old.encode(factories.PASSWORD, old.salt())
+    alice.save(update_fields=["password"])
+    assert "m=102400" in alice.password
+    assert attempt("alice@example.test") == alice
+    alice.refresh_from_db()
+    assert "m=19456,t=2,p=1" in alice.password
+    assert attempt("alice@example.test") == alice
 
 
 # --- the service ----------------------------------------------------------
