@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
 from django.conf import settings
 from fastapi import FastAPI
 
@@ -19,8 +23,18 @@ from coffer.api.routers import fees
 from coffer.ops import ratelimit
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Sync routes and dependencies run in AnyIO's thread pool (40 threads by default). Each holds a
+    # database connection while it runs, so more threads than the pool has connections only wait for
+    # one (and fail after DB_POOL_TIMEOUT), and on a GIL more threads add switching, not work.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.API_THREADS
+    yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Coffer API",
         version="1",
         description="Accounts, transactions and organizations of Coffer. Amounts are decimal strings.",

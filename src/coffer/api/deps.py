@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.utils import timezone
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 
 from coffer import errors
 from coffer.api import jwt
@@ -76,8 +76,7 @@ def _principal_from_api_token(raw: str) -> Principal:
     return Principal(user=token.user, api_token=token)
 
 
-@db_bound
-def current_principal(request: Request) -> Principal:
+def _principal(request: Request) -> Principal:
     raw = _bearer(request)
     if raw.startswith(api_services.API_TOKEN_PREFIX + "_"):
         return _principal_from_api_token(raw)
@@ -87,18 +86,22 @@ def current_principal(request: Request) -> Principal:
     return Principal(user=user)
 
 
+# The caller is resolved inside each dependency rather than as a dependency of its own: every sync
+# dependency is one more trip through the thread pool's queue, which under load is most of a request's wait.
+
+
 @db_bound
-def current_user_session(principal: Principal = Depends(current_principal)) -> Principal:
+def current_user_session(request: Request) -> Principal:
     """For endpoints about the person (tokens, organizations): API tokens are tenant-bound and refused here."""
+    principal = _principal(request)
     if principal.api_token is not None:
         raise errors.PermissionDenied("Personal access tokens only reach their own tenant's data")
     return principal
 
 
 @db_bound
-def tenant_context(
-    tenant: str = Path(description="Tenant slug or id"), principal: Principal = Depends(current_principal)
-) -> TenantContext:
+def tenant_context(request: Request, tenant: str = Path(description="Tenant slug or id")) -> TenantContext:
+    principal = _principal(request)
     membership = tenancy_selectors.membership_get(user=principal.user, tenant_ref=tenant)
     if principal.api_token is not None and principal.api_token.tenant_id != membership.tenant_id:
         raise errors.NotFound("No such tenant")
