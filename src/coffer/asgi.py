@@ -13,7 +13,7 @@ django_app = get_asgi_application()
 
 from coffer.api.app import create_app  # noqa: E402
 from coffer.api.limits import BodySizeLimitMiddleware  # noqa: E402
-from coffer.ops import compression  # noqa: E402
+from coffer.ops import compression, concurrency  # noqa: E402
 from coffer.ops import middleware as ops_middleware  # noqa: E402
 
 api_app = create_app()
@@ -59,7 +59,17 @@ async def _dispatch(scope, receive, send):
     await _django_limited(scope, receive, send)
 
 
-# Outermost: request id, access log and request metrics for everything; then /readyz and /metrics.
+def _request_concurrency() -> int:
+    from django.conf import settings
+
+    return settings.REQUEST_CONCURRENCY
+
+
+# Outermost: request id, access log and request metrics for everything; then /readyz and /metrics (never
+# queued behind the work); then at most REQUEST_CONCURRENCY requests of API and pages at once.
 application = ops_middleware.RequestMiddleware(
-    compression.CompressionMiddleware(ops_middleware.OpsEndpoints(_dispatch), minimum_size=1024)
+    compression.CompressionMiddleware(
+        ops_middleware.OpsEndpoints(concurrency.ConcurrencyLimit(_dispatch, limit=_request_concurrency)),
+        minimum_size=1024,
+    )
 )

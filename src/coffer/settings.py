@@ -138,9 +138,9 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
-# Threads per process for the API's sync routes and dependencies; each holds a database connection,
-# so keep it below DB_POOL_MAX_SIZE (Django's own views take one more thread).
-API_THREADS = env_int("API_THREADS", 8)
+# Requests (API and pages) one process works on at once; the rest queue (coffer.ops.concurrency). Each
+# holds a database connection while it runs, so keep it below DB_POOL_MAX_SIZE.
+REQUEST_CONCURRENCY = env_int("REQUEST_CONCURRENCY", 8)
 # Optional read replica: dashboard aggregates and reports read from it (coffer.ops.replica). In tests it
 # mirrors the default database, so the routing runs against the same data.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()

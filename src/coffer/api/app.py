@@ -28,7 +28,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # Sync routes and dependencies run in AnyIO's thread pool (40 threads by default). Each holds a
     # database connection while it runs, so more threads than the pool has connections only wait for
     # one (and fail after DB_POOL_TIMEOUT), and on a GIL more threads add switching, not work.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.API_THREADS
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.REQUEST_CONCURRENCY
     yield
 
 
