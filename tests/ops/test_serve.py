@@ -1,26 +1,59 @@
-"""`coffer serve --workers N` gives the workers one metrics directory, emptied of an earlier run's samples."""
-
-from __future__ import annotations
+"""`coffer serve --workers N` for real: its worker processes start with a bounded malloc arena count."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from coffer.ops.management.commands import serve
-
-
-def test_several_workers_get_a_fresh_shared_metrics_directory(monkeypatch, settings, tmp_path):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.delenv("prometheus_multiproc_dir", raising=False)
-    settings.VAR_DIR = tmp_path
-    (tmp_path / "prometheus").mkdir()
-    (tmp_path / "prometheus" / "histogram_123.db").write_bytes(b"old samples")
-    (tmp_path / "prometheus" / "keep.txt").write_text("not ours")
-    serve.Command()._share_metrics_between_workers()
-    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
-    assert sorted(path.name for path in (tmp_path / "prometheus").iterdir()) == ["keep.txt"]
+import httpx
 
 
-def test_a_chosen_metrics_directory_is_kept_and_created(monkeypatch, tmp_path):
-    chosen = tmp_path / "chosen" / "prom"
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(chosen))
-    serve.Command()._share_metrics_between_workers()
-    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(chosen) and chosen.is_dir()
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def test_workers_of_a_multi_process_server_limit_glibc_malloc_arenas(tmp_path):
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("MALLOC_ARENA_MAX", "DATABASE_URL")}
+    env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings")
+    coffer = Path(sys.executable).with_name("coffer")
+    subprocess.run([str(coffer), "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen([str(coffer), "serve", "--port", str(port), "--workers", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        children = _children(server.pid)  # the two workers (and multiprocessing's helper)
+        assert len(children) >= 2
+        assert all(_environ(pid).get("MALLOC_ARENA_MAX") == "2" for pid in children)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

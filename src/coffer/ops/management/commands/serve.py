@@ -20,6 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, reload, **options):
         if workers > 1 and not reload:
             self._share_metrics_between_workers()
+            # glibc gives each thread that allocates its own malloc arena and keeps what it freed there:
+            # with a thread per request, a worker's memory grows by hundreds of MB it never returns.
+            # Worker processes start fresh, so they read this (an operator's own value wins).
+            os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         self.stdout.write(f"Coffer on http://{host}:{port}/ (API docs at /api/docs), {workers} worker(s)")
         uvicorn.run(
             "coffer.asgi:application",
