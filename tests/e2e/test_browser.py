@@ -42,12 +42,23 @@ def browser_page(live_server_url):
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: problems.append(str(exc)))
+        # A page left for the next one before it finished loading is not a broken asset: its document
+        # and the stylesheets and scripts it was still fetching are aborted by the browser.
+        navigations = [0]
+        started_on: dict = {}
+
+        def on_navigated(frame):
+            if frame == page.main_frame:
+                navigations[0] += 1
+
         def on_request_failed(request):
-            # A page left for the next one before it finished loading is not a broken asset.
-            if request.resource_type == "document" and request.failure == "net::ERR_ABORTED":
+            if request.failure == "net::ERR_ABORTED" and (
+                    request.resource_type == "document" or started_on.get(request, navigations[0]) != navigations[0]):
                 return
             problems.append(f"failed: {request.url} ({request.failure})")
 
+        page.on("framenavigated", on_navigated)
+        page.on("request", lambda request: started_on.__setitem__(request, navigations[0]))
         page.on("requestfailed", on_request_failed)
         page.problems = problems
         try:
