@@ -42,24 +42,18 @@ def browser_page(live_server_url):
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: problems.append(str(exc)))
-        # A page left for the next one before it finished loading is not a broken asset: its document
-        # and the stylesheets and scripts it was still fetching are aborted by the browser.
-        navigations = [0]
-        started_on: dict = {}
-
-        def on_navigated(frame):
-            if frame == page.main_frame:
-                navigations[0] += 1
-
+        # Leaving a page before it finished loading aborts its document and whatever it was still fetching
+        # (net::ERR_ABORTED): not a broken asset. A missing or failing asset answers with an error status.
         def on_request_failed(request):
-            if request.failure == "net::ERR_ABORTED" and (
-                    request.resource_type == "document" or started_on.get(request, navigations[0]) != navigations[0]):
-                return
-            problems.append(f"failed: {request.url} ({request.failure})")
+            if request.failure != "net::ERR_ABORTED":
+                problems.append(f"failed: {request.url} ({request.failure})")
 
-        page.on("framenavigated", on_navigated)
-        page.on("request", lambda request: started_on.__setitem__(request, navigations[0]))
+        def on_response(response):
+            if response.request.resource_type in {"stylesheet", "script", "image", "font"} and response.status >= 400:
+                problems.append(f"failed: {response.url} ({response.status})")
+
         page.on("requestfailed", on_request_failed)
+        page.on("response", on_response)
         page.problems = problems
         try:
             yield page
