@@ -109,7 +109,7 @@ def test_postgres_database_url_selects_postgresql_with_a_pool(tmp_path):
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/3", "redis://cache.internal:6380/0"])
 def test_redis_url_switches_the_cache_to_redis(tmp_path, url):
     report = loaded(tmp_path, REDIS_URL=url)
-    assert report["CACHE"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert report["CACHE"]["BACKEND"] == "coffer.ops.cache.SharedPoolRedisCache"
     assert report["CACHE"]["LOCATION"] == url
 
 
