@@ -33,9 +33,10 @@ def _environ(pid: int) -> dict[str, str]:
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
-def test_workers_of_a_multi_process_server_limit_glibc_malloc_arenas(tmp_path):
+def test_workers_of_a_multi_process_server_bound_glibc_malloc(tmp_path):
     port = _free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("MALLOC_ARENA_MAX", "DATABASE_URL")}
+    unset = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "DATABASE_URL")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
     env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings")
     coffer = Path(sys.executable).with_name("coffer")
     subprocess.run([str(coffer), "migrate", "--noinput"], env=env, check=True, capture_output=True)
@@ -54,6 +55,7 @@ def test_workers_of_a_multi_process_server_limit_glibc_malloc_arenas(tmp_path):
         children = _children(server.pid)  # the two workers (and multiprocessing's helper)
         assert len(children) >= 2
         assert all(_environ(pid).get("MALLOC_ARENA_MAX") == "2" for pid in children)
+        assert all(_environ(pid).get("MALLOC_MMAP_THRESHOLD_") == "131072" for pid in children)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -22,8 +22,12 @@ class Command(BaseCommand):
             self._share_metrics_between_workers()
             # glibc gives each thread that allocates its own malloc arena and keeps what it freed there:
             # with a thread per request, a worker's memory grows by hundreds of MB it never returns.
-            # Worker processes start fresh, so they read this (an operator's own value wins).
+            # And after the first large block is freed glibc raises its mmap threshold to that size, so
+            # later ones (Argon2's 19 MiB per sign-in) come from an arena and stay: fixed at 128 KiB,
+            # large blocks go back to the system when freed. Worker processes start fresh, so they read
+            # these (an operator's own values win).
             os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+            os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
         self.stdout.write(f"Coffer on http://{host}:{port}/ (API docs at /api/docs), {workers} worker(s)")
         uvicorn.run(
             "coffer.asgi:application",
