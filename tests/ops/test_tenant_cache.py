@@ -233,3 +233,29 @@ def test_a_bad_argument_is_refused_as_before_and_not_cached(books):
     for _ in range(2):
         with pytest.raises(errors.ValidationError):
             insights.monthly_cashflow(tenant=books["tenant"], months=0, today=TODAY)
+
+
+def test_a_result_read_before_a_write_and_stored_after_its_bump_is_never_served(books):
+    """A slow reader: it reads the ledger, another request writes and commits (bump), then the reader
+    stores what it read. The stored entry carries the version it was computed at, so it is not served."""
+    tenant_id = books["tenant"].pk
+    args = {"date_from": START, "date_to": END}
+
+    def slow_read():
+        stale = reports.cashflow.uncached(tenant=books["tenant"], **args)
+        create(books)  # committed by "another request" before the reader stores its result
+        return stale
+
+    stale = tenant_cache.cached(tenant_id, "reports.cashflow", args, slow_read)
+    fresh = reports.cashflow.uncached(tenant=books["tenant"], **args)
+    assert stale != fresh
+    assert tenant_cache.cached(tenant_id, "reports.cashflow", args, lambda: fresh) == fresh
+    assert tenant_cache.cached(tenant_id, "reports.cashflow", args, lambda: pytest.fail("not cached")) == fresh
+
+
+def test_a_missing_version_misses_even_an_entry_stored_before_the_eviction(books):
+    warm(books)
+    cache.delete(f"tcache:{books['tenant'].pk}:v")
+    before = misses("reports.cashflow")
+    read(books)
+    assert misses("reports.cashflow") == before + 1

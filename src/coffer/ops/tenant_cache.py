@@ -1,8 +1,12 @@
 """Per-tenant versioned cache for heavy read-only selectors (issue 7, "Caching").
 
 Every tenant has a version number in the Django cache (Redis when REDIS_URL is set, local memory
-otherwise). Cached results live under keys that contain that version, so a write only has to bump the
-number: old entries are never read again and expire on their own; no key pattern is ever deleted.
+otherwise). A write only has to bump the number: entries of older versions are never served again and
+are overwritten or expire on their own; no key pattern is ever deleted.
+
+An entry is stored as (version, result) under a key without the version, and read together with the
+version in one round trip (MGET): it counts only if its version is the current one. A result computed
+before a write and stored after the bump carries the old number, so it is never served.
 
 When a bump happens:
 
@@ -118,41 +122,41 @@ def _part(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} cannot be part of a cache key")
 
 
-def key_for(tenant_id: Any, name: str, args: dict[str, Any], *, tenant_version: int) -> str:
+def key_for(tenant_id: Any, name: str, args: dict[str, Any]) -> str:
     text = "|".join(f"{k}={_part(v)}" for k, v in sorted(args.items()))
     digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-    return f"{_PREFIX}:{tenant_id}:{tenant_version}:{name}:{digest}"
+    return f"{_PREFIX}:{tenant_id}:{name}:{digest}"
 
 
 def cached(tenant_id: Any, name: str, args: dict[str, Any], compute: Callable[[], Any],
            timeout: int = DEFAULT_TIMEOUT) -> Any:
-    """`compute()`'s result, from the cache when this tenant's version has one for (name, args).
+    """`compute()`'s result, from the cache when it holds one for (name, args) at this tenant's version.
 
     `name` must be a fixed word (it is a metric label); `args` everything the result depends on besides
     the tenant's ledger. Inside a transaction that wrote to the tenant, computes without the cache."""
     if _pending(tenant_id):
         metrics.CACHE_REQUESTS.labels(name, "bypass").inc()
         return compute()
+    key = key_for(tenant_id, name, args)
+    version_key = _version_key(tenant_id)
     try:
-        key = key_for(tenant_id, name, args, tenant_version=version(tenant_id))
-        found = cache.get(key, _MISSING)
+        found = cache.get_many([version_key, key])
+        current = int(found[version_key]) if version_key in found else version(tenant_id)
     except Exception:
         logger.exception("tenant cache unavailable for %s", name)
         metrics.CACHE_REQUESTS.labels(name, "error").inc()
         return compute()
-    if found is not _MISSING:
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == current:
         metrics.CACHE_REQUESTS.labels(name, "hit").inc()
-        return found
+        return entry[1]
     metrics.CACHE_REQUESTS.labels(name, "miss").inc()
     result = compute()
     try:
-        cache.set(key, result, timeout=timeout)
+        cache.set(key, (current, result), timeout=timeout)
     except Exception:
         logger.exception("tenant cache entry %s not stored", name)
     return result
-
-
-_MISSING = object()
 
 
 def cached_selector(name: str, *, timeout: int = DEFAULT_TIMEOUT) -> Callable:
