@@ -222,6 +222,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # --- imports and jobs -----------------------------------------------------
 # Empty broker: import jobs run in a thread pool inside the serving process (nothing to install).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+if CELERY_BROKER_URL and not REDIS_URL:
+    # Without REDIS_URL each process caches in its own memory: a worker's import commit would not drop
+    # the figures and memberships the web processes hold (ops/tenant_cache.py).
+    raise ImproperlyConfigured("CELERY_BROKER_URL needs REDIS_URL too: Celery workers are separate processes "
+                               "and must share the web's cache")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True  # a killed worker's job is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -37,7 +37,8 @@ def test_workers_of_a_multi_process_server_bound_glibc_malloc(tmp_path):
     port = _free_port()
     unset = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "DATABASE_URL")
     env = {key: value for key, value in os.environ.items() if key not in unset}
-    env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings")
+    env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings",
+               REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))  # /healthz never reaches it
     coffer = Path(sys.executable).with_name("coffer")
     subprocess.run([str(coffer), "migrate", "--noinput"], env=env, check=True, capture_output=True)
     server = subprocess.Popen([str(coffer), "serve", "--port", str(port), "--workers", "2"], env=env,
@@ -59,3 +60,13 @@ def test_workers_of_a_multi_process_server_bound_glibc_malloc(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_several_workers_without_a_shared_cache_are_refused(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings")
+    coffer = Path(sys.executable).with_name("coffer")
+    result = subprocess.run([str(coffer), "serve", "--port", str(_free_port()), "--workers", "2"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "--workers above 1 needs a cache the workers share: set REDIS_URL" in result.stderr

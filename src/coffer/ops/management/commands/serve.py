@@ -3,7 +3,7 @@ from pathlib import Path
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from coffer.ops import metrics
 
@@ -18,6 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--reload", action="store_true", help="Restart on code changes (development)")
 
     def handle(self, *args, host, port, workers, reload, **options):
+        if workers > 1 and not reload and "LocMemCache" in settings.CACHES["default"]["BACKEND"]:
+            # Each worker would cache in its own memory, and a write in one would not drop what the others
+            # hold: a removed member could keep their access there for minutes (ops/tenant_cache.py).
+            raise CommandError("--workers above 1 needs a cache the workers share: set REDIS_URL")
         if workers > 1 and not reload:
             self._share_metrics_between_workers()
             # glibc gives each thread that allocates its own malloc arena and keeps what it freed there:
