@@ -21,14 +21,74 @@ def url(tenant, rest: str = "accounts") -> str:
     return f"/api/v1/tenants/{tenant.slug}/{rest}"
 
 
-def test_a_read_carries_an_etag_and_private_revalidation_headers(client_api, team):
-    response = client_api.get(url(team["tenant"]), headers=factories.auth_headers(team["viewer"]))
+@pytest.mark.parametrize("rest", ["accounts", "members"])  # a ledger read (version tag), another (body hash)
+def test_a_read_carries_an_etag_and_private_revalidation_headers(client_api, team, rest):
+    response = client_api.get(url(team["tenant"], rest), headers=factories.auth_headers(team["viewer"]))
     assert response.status_code == 200
-    assert response.headers["etag"] == etag.etag_for(response.content)
     assert response.headers["etag"].startswith('W/"')
     assert "private" in response.headers["cache-control"] and "no-cache" in response.headers["cache-control"]
     vary = {part.strip().lower() for part in response.headers["vary"].split(",")}
     assert {"authorization", "cookie"} <= vary
+
+
+def test_a_read_outside_the_ledger_is_tagged_by_its_body(client_api, team):
+    response = client_api.get(url(team["tenant"], "members"), headers=factories.auth_headers(team["viewer"]))
+    assert response.headers["etag"] == etag.etag_for(response.content)
+
+
+def test_a_ledger_read_gets_its_304_before_the_route_queries_or_serialises_anything(client_api, team, monkeypatch):
+    from coffer.ledger import selectors as ledger_selectors
+
+    headers = factories.auth_headers(team["viewer"])
+    tag = client_api.get(url(team["tenant"]), headers=headers).headers["etag"]
+    assert tag != etag.etag_for(client_api.get(url(team["tenant"]), headers=headers).content)  # not a body hash
+
+    def route_ran(**kwargs):
+        raise AssertionError("the route ran for a 304")
+
+    monkeypatch.setattr(ledger_selectors, "account_page", route_ran)
+    again = client_api.get(url(team["tenant"]), headers={**headers, "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag and "private" in again.headers["cache-control"]
+
+
+@pytest.mark.parametrize("rest", ["accounts", "transactions", "categories", "tags", "budgets", "exchange-rates",
+                                  "rules", "transfers", "reports/cashflow"])
+def test_every_ledger_read_changes_its_tag_after_any_write_to_the_tenant(client_api, team, rest):
+    tenant, reader = team["tenant"], factories.auth_headers(team["viewer"])
+    old = client_api.get(url(tenant, rest), headers=reader).headers["etag"]
+    assert client_api.get(url(tenant, rest), headers={**reader, "If-None-Match": old}).status_code == 304
+
+    created = client_api.post(url(tenant, "tags"), headers=factories.auth_headers(team["owner"]), json={"name": "x"})
+    assert created.status_code == 201
+
+    fresh = client_api.get(url(tenant, rest), headers={**reader, "If-None-Match": old})
+    assert fresh.status_code == 200 and fresh.headers["etag"] != old
+
+
+def test_a_version_tag_belongs_to_the_caller_the_query_and_the_role(client_api, team):
+    from coffer.tenancy import services as tenancy_services
+    from coffer.tenancy.models import Membership
+
+    tenant, viewer = team["tenant"], factories.auth_headers(team["viewer"])
+    tag = client_api.get(url(tenant), headers=viewer).headers["etag"]
+
+    owner_with_it = client_api.get(url(tenant), headers={**factories.auth_headers(team["owner"]), "If-None-Match": tag})
+    assert owner_with_it.status_code == 200 and owner_with_it.headers["etag"] != tag
+    other_query = client_api.get(url(tenant), headers={**viewer, "If-None-Match": tag}, params={"limit": 1})
+    assert other_query.status_code == 200
+
+    membership = Membership.objects.get(tenant=tenant, user=team["viewer"])
+    tenancy_services.membership_update(tenant=tenant, actor=team["owner"], membership_id=membership.pk,
+                                       role="member")
+    assert client_api.get(url(tenant), headers={**viewer, "If-None-Match": tag}).status_code == 200
+
+
+def test_a_missing_row_is_404_even_for_if_none_match_star(client_api, team):
+    headers = {**factories.auth_headers(team["viewer"]), "If-None-Match": "*"}
+    missing = client_api.get(url(team["tenant"], "accounts/0190a0a0-0000-7000-8000-000000000000"), headers=headers)
+    assert missing.status_code == 404
+    assert client_api.get(url(team["tenant"]), headers=headers).status_code == 304
 
 
 def test_a_matching_if_none_match_gets_304_with_no_body(client_api, team):

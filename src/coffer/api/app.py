@@ -10,6 +10,7 @@ from django.conf import settings
 from fastapi import FastAPI
 
 from coffer.api import errors
+from coffer.api import etag
 from coffer.api.etag import ETagMiddleware
 from coffer.api.limits import BodySizeLimitMiddleware
 from coffer.api.routers import (
@@ -43,6 +44,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     errors.install(app)
+    app.add_exception_handler(etag.NotModified, etag.not_modified_response)
     # Before transactions: /transactions/suggestions must not be read as /transactions/{transaction_id}.
     app.include_router(suggestions.router, prefix="/api/v1")
     for module in (auth, me, tokens, organizations, members, invitations, accounts, transactions, audit, imports):

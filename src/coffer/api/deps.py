@@ -12,7 +12,7 @@ from django.utils import timezone
 from fastapi import Path, Request
 
 from coffer import errors
-from coffer.api import jwt
+from coffer.api import etag, jwt
 from coffer.api import services as api_services
 from coffer.api.db import db_bound
 from coffer.api.models import ApiToken
@@ -106,4 +106,7 @@ def tenant_context(request: Request, tenant: str = Path(description="Tenant slug
     if principal.api_token is not None and principal.api_token.tenant_id != membership.tenant_id:
         raise errors.NotFound("No such tenant")
     ops_context.bind(tenant=membership.tenant, user=principal.user)
+    token = principal.api_token
+    etag.check_version_tag(request, tenant_id=membership.tenant_id, role=membership.role, user_id=principal.user.pk,
+                           token_id=token.pk if token is not None else None)
     return TenantContext(principal=principal, tenant=membership.tenant, role=membership.role)

@@ -187,8 +187,8 @@ def cached_selector(name: str, *, timeout: int = DEFAULT_TIMEOUT) -> Callable:
 # --- signals ---------------------------------------------------------------------------------
 
 _SAVED = ("Account", "Category", "Tag", "Transaction", "TransactionTag", "TransferDismissal", "Budget",
-          "ExchangeRate", "Rule", "RuleTag")
-_DELETED = ("Account", "Category", "Tag", "Budget", "ExchangeRate", "Rule")
+          "ExchangeRate", "Rule", "RuleTag", "ExpectedFee")
+_DELETED = ("Account", "Category", "Tag", "Budget", "ExchangeRate", "Rule", "ExpectedFee")
 
 
 def _on_tenant_row(sender, instance, **kwargs) -> None:
