@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "coffer.web.middleware.ContentSecurityPolicyMiddleware",
 ]
 
+FORM_RENDERER = "coffer.web.form_renderer.FormRenderer"  # <select> and <input> drawn without templates
 ROOT_URLCONF = "coffer.urls"
 ASGI_APPLICATION = "coffer.asgi.application"
 
