@@ -189,6 +189,18 @@ def test_every_list_filter_and_sort_reads_a_tenant_index(db, ledger, name, filte
     assert_tenant_index(_page(ledger, **filters(ledger)))
 
 
+@pytest.mark.parametrize("sort", ["-booked_on", "booked_on", "-amount", "amount"])
+def test_a_page_deep_in_the_list_seeks_to_its_cursor_instead_of_reading_every_row_before_it(db, ledger, sort):
+    rows, cursor = ledger_selectors.transaction_page(tenant=ledger.tenant, limit=100, sort=sort)
+    for _ in range(100):  # ~10,000 rows down the 20,000 of this tenant
+        rows, cursor = ledger_selectors.transaction_page(tenant=ledger.tenant, limit=100, sort=sort, after=cursor)
+    field = sort.lstrip("-")
+    captured = _page(ledger, sort=sort, after=cursor)
+    ((sql, nodes),) = _plans(captured)
+    seeks = [node for node in nodes if "Index Name" in node and field in node.get("Index Cond", "")]
+    assert seeks, f"the cursor on {field} is not an index condition:\n{sql}\n{nodes}"
+
+
 def test_a_rare_text_search_reads_the_trigram_indexes(db, ledger):
     plans = _plans(_page(ledger, text=RARE_WORD.lower()))
     used = {node.get("Index Name") for _, nodes in plans for node in nodes}

@@ -47,8 +47,12 @@ def _keyset(queryset: models.QuerySet, *, field: str, descending: bool, after: t
     if after is not None:
         value, last_id = after
         op = "lt" if descending else "gt"
+        # The first bound says the same as the OR below, but the database can seek to it in the (tenant,
+        # field) index; with the OR alone it read and dropped every row before the cursor (a page 75% down
+        # 1M rows: 286 ms instead of 15; benchmarks/list_latency.py).
         queryset = queryset.filter(
-            models.Q(**{f"{field}__{op}": value}) | models.Q(**{field: value, f"id__{op}": last_id})
+            models.Q(**{f"{field}__{op}e": value}),
+            models.Q(**{f"{field}__{op}": value}) | models.Q(**{field: value, f"id__{op}": last_id}),
         )
     prefix = "-" if descending else ""
     rows = list(queryset.order_by(f"{prefix}{field}", f"{prefix}id")[: limit + 1])
