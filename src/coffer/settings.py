@@ -164,6 +164,7 @@ else:
 
 # --- people and passwords -------------------------------------------------
 AUTH_USER_MODEL = "tenancy.User"
+PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 2)  # Argon2 hashes at once per process
 PASSWORD_HASHERS = [
     "coffer.tenancy.hashers.Argon2Hasher",  # Argon2id at OWASP's cost (see the module)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -40,6 +40,50 @@ def test_production_hashes_passwords_with_argon2id_at_owasp_cost():
     assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
 
 
+def test_a_process_hashes_at_most_password_hash_concurrency_passwords_at_once(monkeypatch, settings):
+    import threading
+
+    import argon2
+
+    assert settings.PASSWORD_HASH_CONCURRENCY == 2
+    inside, most, lock = 0, 0, threading.Lock()
+    real_hash, real_verify = argon2.PasswordHasher.hash, argon2.PasswordHasher.verify
+
+    def observed(real):
+        def run(self, *args, **kwargs):
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            try:
+                return real(self, *args, **kwargs)
+            finally:
+                with lock:
+                    inside -= 1
+        return run
+
+    monkeypatch.setattr(argon2.PasswordHasher, "hash", observed(real_hash))
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", observed(real_verify))
+    hasher = coffer_hashers.Argon2Hasher()
+    encoded = hasher.encode("a long enough password", hasher.salt())
+    results = []
+    start = threading.Barrier(6)
+
+    def sign_in_and_set():
+        start.wait()
+        results.append(hasher.verify("a long enough password", encoded))
+        results.append(hasher.encode("another password", hasher.salt()).startswith("argon2$"))
+
+    threads = [threading.Thread(target=sign_in_and_set) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == [True] * 12
+    assert most == 2
+
+
 def test_a_hash_made_with_djangos_default_argon2_cost_still_signs_in_and_is_upgraded(alice, settings):
     settings.PASSWORD_HASHERS = ["coffer.tenancy.hashers.Argon2Hasher"]
     old = hashers.Argon2PasswordHasher()

@@ -1,11 +1,5 @@
 """Conditional GETs for the API: an ETag on every successful JSON read, 304 when the client has it.
 
-The tag is a hash of the body the route produced (weak, `W/"…"`: the process gzips large answers
-afterwards, and a weak tag stays valid across encodings). A matching `If-None-Match` gets 304 with no
-body, so the client keeps its copy; equal tags mean equal bytes, so two people or two tenants can never
-be told "not modified" about content that differs from what they hold. The route still runs (the
-permission checks and the data are current on every request); what is saved is the transfer.
-
 Ledger reads (accounts, transactions, categories, tags, budgets, rates, fees, reports, rules, transfers)
 are tagged without looking at the body: the tag is a hash of everything the answer depends on, read
 before the route runs — the tenant's cache version (bumped on commit by every write to its ledger,
@@ -14,6 +8,11 @@ release. A request whose If-None-Match holds that tag gets its 304 from the tena
 the caller's membership is checked and before the route queries or serialises anything. A write that
 lands while the route runs makes the body newer than its tag, never older, so the next request just
 gets a 200. Not with a read replica: reports read there and could trail the version.
+
+Every other read is tagged with a hash of the body the route produced: equal tags mean equal bytes, so
+two people or two tenants can never be told "not modified" about content that differs from what they
+hold; the route runs, what is saved is the transfer. Tags are weak (`W/"…"`): the process compresses
+large answers afterwards, and a weak tag stays valid across encodings.
 
 Only GET answers with status 200 and a JSON body are tagged; writes, errors and downloads pass through
 untouched. Answers to a signed-in caller (Authorization header) are `Cache-Control: private, no-cache`
