@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db import models
-
-from coffer import errors
+from coffer import errors, keyset
 from coffer.api.models import ApiToken
 from coffer.tenancy.models import User
 
@@ -35,9 +33,7 @@ def pat_page(*, user: User, limit: int, after: list[str] | None = None) -> tuple
     queryset = ApiToken.objects.filter(user=user, revoked_at__isnull=True).select_related("tenant")
     if after is not None:
         created_at, last_id = _after_key(after)
-        queryset = queryset.filter(
-            models.Q(created_at__lt=created_at) | models.Q(created_at=created_at, id__lt=last_id)
-        )
+        queryset = queryset.filter(keyset.after_cursor("created_at", created_at, last_id))
     rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
     if len(rows) > limit:
         last = rows[limit - 1]

@@ -3,9 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db import models
-
-from coffer import errors
+from coffer import errors, keyset
 from coffer.audit.models import AuditEntry
 
 MAX_PAGE_SIZE = 100
@@ -54,7 +52,7 @@ def audit_page(*, tenant, limit: int, after: list[str] | None = None, object_typ
         qs = qs.filter(created_at__lt=created_before)
     if after is not None:
         created_at, last_id = _after_key(after)
-        qs = qs.filter(models.Q(created_at__lt=created_at) | models.Q(created_at=created_at, id__lt=last_id))
+        qs = qs.filter(keyset.after_cursor("created_at", created_at, last_id))
     rows = list(qs[: limit + 1])
     if len(rows) > limit:
         last = rows[limit - 1]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import models
 
-from coffer import errors
+from coffer import errors, keyset
 from coffer.imports.models import ImportBatch, StagedRow
 from coffer.tenancy.models import Tenant
 
@@ -97,9 +97,7 @@ def import_page(
             created, last_id = dt.datetime.fromisoformat(after[0]), uuid.UUID(after[1])
         except (ValueError, IndexError):
             raise _BAD_CURSOR from None
-        queryset = queryset.filter(
-            models.Q(created_at__lt=created) | models.Q(created_at=created, id__lt=last_id)
-        )
+        queryset = queryset.filter(keyset.after_cursor("created_at", created, last_id))
     rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 
-from coffer import errors, money
+from coffer import errors, keyset, money
 from coffer.audit import services as audit_services
 from coffer.ledger.models import RATE_DECIMAL_PLACES, RATE_MAX_DIGITS, ExchangeRate
 from coffer.tenancy.models import Tenant, User
@@ -170,7 +170,7 @@ def rate_page(
             last = None
         if len(after) != 2 or last is None:
             raise errors.ValidationError("The cursor is not valid", field_errors={"cursor": "Not a cursor from this API."})
-        queryset = queryset.filter(models.Q(date__lt=day) | models.Q(date=day, pk__lt=last))
+        queryset = queryset.filter(keyset.after_cursor("date", day, last, id_field="pk"))
     rows = list(queryset.order_by("-date", "-pk")[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]

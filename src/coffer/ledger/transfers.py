@@ -36,7 +36,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.functions import Cast
 
-from coffer import errors
+from coffer import errors, keyset
 from coffer.audit import services as audit_services
 from coffer.ledger.models import Category, Transaction, TransferDismissal
 from coffer.ops import tenant_cache
@@ -355,7 +355,7 @@ def transfer_page(
             last = None
         if len(after) != 2 or last is None:
             raise errors.ValidationError("The cursor is not valid", field_errors={"cursor": "Not a cursor from this API."})
-        queryset = queryset.filter(models.Q(booked_on__lt=day) | models.Q(booked_on=day, pk__lt=last))
+        queryset = queryset.filter(keyset.after_cursor("booked_on", day, last, id_field="pk"))
     rows = list(queryset.order_by("-booked_on", "-pk")[: limit + 1])
     next_key = None
     if len(rows) > limit:
