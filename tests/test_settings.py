@@ -14,7 +14,7 @@ GOOD_SECRET = "k3Jx9-production-secret-of-more-than-32-chars"
 _CONTROLLED = (
     "COFFER_ENV", "SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS",
     "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_POOL_TIMEOUT", "CACHE_KEY_PREFIX", "DJANGO_SETTINGS_MODULE",
-    "CELERY_BROKER_URL",
+    "CELERY_BROKER_URL", "MEMCACHED_URL",
 )
 
 REPORT = """
@@ -114,12 +114,26 @@ def test_redis_url_switches_the_cache_to_redis(tmp_path, url):
     assert report["CACHE"]["LOCATION"] == url
 
 
+def test_memcached_url_switches_the_cache_to_memcached_servers(tmp_path):
+    report = loaded(tmp_path, MEMCACHED_URL="memcached://10.0.0.5:11211, 10.0.0.6:11211")
+    assert report["CACHE"]["BACKEND"] == "coffer.ops.cache.SharedPoolMemcachedCache"
+    assert report["CACHE"]["LOCATION"] == ["10.0.0.5:11211", "10.0.0.6:11211"]
+    assert report["CACHE"]["OPTIONS"]["use_pooling"] is True
+
+
+def test_redis_and_memcached_together_are_refused(tmp_path):
+    result = load_settings(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", MEMCACHED_URL="127.0.0.1:11211")
+    assert result.returncode != 0 and "Set REDIS_URL or MEMCACHED_URL for the cache, not both" in result.stderr
+
+
 def test_a_celery_broker_without_a_shared_cache_is_refused(tmp_path):
     result = load_settings(tmp_path, CELERY_BROKER_URL="amqp://guest@127.0.0.1:5672//")
     assert result.returncode != 0
-    assert "CELERY_BROKER_URL needs REDIS_URL too" in result.stderr
+    assert "CELERY_BROKER_URL needs REDIS_URL (or MEMCACHED_URL) too" in result.stderr
     with_cache = loaded(tmp_path, CELERY_BROKER_URL="amqp://guest@127.0.0.1:5672//", REDIS_URL="redis://127.0.0.1:6379/3")
     assert with_cache["CACHE"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    with_memcached = loaded(tmp_path, CELERY_BROKER_URL="amqp://guest@127.0.0.1:5672//", MEMCACHED_URL="127.0.0.1:11211")
+    assert with_memcached["CACHE"]["LOCATION"] == ["127.0.0.1:11211"]
 
 
 def test_readme_documents_every_environment_variable_that_settings_reads():

@@ -151,6 +151,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+MEMCACHED_URL = os.environ.get("MEMCACHED_URL", "")  # host:port[,host:port]: memcached instead of Redis
+if REDIS_URL and MEMCACHED_URL:
+    raise ImproperlyConfigured("Set REDIS_URL or MEMCACHED_URL for the cache, not both")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -159,8 +162,18 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "coffer"),
         }
     }
+elif MEMCACHED_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "coffer.ops.cache.SharedPoolMemcachedCache",  # one pooled client per process
+            "LOCATION": [part.strip().removeprefix("memcached://") for part in MEMCACHED_URL.split(",")],
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "coffer"),
+            "OPTIONS": {"use_pooling": True, "no_delay": True, "connect_timeout": 2, "timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "coffer"}}
+SHARED_CACHE = bool(REDIS_URL or MEMCACHED_URL)
 
 # --- people and passwords -------------------------------------------------
 AUTH_USER_MODEL = "tenancy.User"
@@ -224,11 +237,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # --- imports and jobs -----------------------------------------------------
 # Empty broker: import jobs run in a thread pool inside the serving process (nothing to install).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-if CELERY_BROKER_URL and not REDIS_URL:
-    # Without REDIS_URL each process caches in its own memory: a worker's import commit would not drop
+if CELERY_BROKER_URL and not SHARED_CACHE:
+    # Without a shared cache each process caches in its own memory: a worker's import commit would not drop
     # the figures and memberships the web processes hold (ops/tenant_cache.py).
-    raise ImproperlyConfigured("CELERY_BROKER_URL needs REDIS_URL too: Celery workers are separate processes "
-                               "and must share the web's cache")
+    raise ImproperlyConfigured("CELERY_BROKER_URL needs REDIS_URL (or MEMCACHED_URL) too: Celery workers are "
+                               "separate processes and must share the web's cache")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True  # a killed worker's job is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -35,7 +35,7 @@ def _environ(pid: int) -> dict[str, str]:
 
 def test_workers_of_a_multi_process_server_bound_glibc_malloc(tmp_path):
     port = _free_port()
-    unset = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "DATABASE_URL")
+    unset = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "DATABASE_URL", "MEMCACHED_URL")
     env = {key: value for key, value in os.environ.items() if key not in unset}
     env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings",
                REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))  # /healthz never reaches it
@@ -63,10 +63,10 @@ def test_workers_of_a_multi_process_server_bound_glibc_malloc(tmp_path):
 
 
 def test_several_workers_without_a_shared_cache_are_refused(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MEMCACHED_URL", "DATABASE_URL")}
     env.update(COFFER_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="coffer.settings")
     coffer = Path(sys.executable).with_name("coffer")
     result = subprocess.run([str(coffer), "serve", "--port", str(_free_port()), "--workers", "2"], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
-    assert "--workers above 1 needs a cache the workers share: set REDIS_URL" in result.stderr
+    assert "--workers above 1 needs a cache the workers share: set REDIS_URL or MEMCACHED_URL" in result.stderr

@@ -1,4 +1,4 @@
-"""Django's Redis cache with one connection pool per process instead of one per request.
+"""Django's Redis and memcached caches with one connection pool per process instead of one per request.
 
 Django keeps a cache object per thread and per async context (`caches` is an asgiref Local), and its
 RedisCache gives every such object its own redis-py pool. Under ASGI each request runs its sync code
@@ -6,16 +6,19 @@ in a thread of its own, so every request opened a new Redis connection (TCP conn
 CLIENT SETINFO round trips) before its first GET, and dropped it afterwards: under the load test that
 was a tenth of the web workers' CPU (Django ticket #35651). redis-py's pools are thread-safe and open
 fresh connections after a fork, so one client per configuration serves every thread of the process.
+Django's PyMemcacheCache does the same per thread and also disconnects at the end of every request;
+pymemcache's pooled HashClient (`use_pooling`) is thread-safe, so it gets the same treatment.
 """
 
 from __future__ import annotations
 
 import threading
 
+from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
-_clients: dict[str, RedisCacheClient] = {}
+_clients: dict[str, object] = {}
 _lock = threading.Lock()
 
 
@@ -41,3 +44,16 @@ class SharedPoolRedisCache(RedisCache):
             if key not in _clients:
                 _clients[key] = self._class(self._servers, **self._options)
             return _clients[key]
+
+
+class SharedPoolMemcachedCache(PyMemcacheCache):
+    @cached_property
+    def _cache(self):
+        key = repr(("memcached", self._servers, sorted(self._options.items())))
+        with _lock:
+            if key not in _clients:
+                _clients[key] = self._class(self.client_servers, **self._options)
+            return _clients[key]
+
+    def close(self, **kwargs):
+        pass  # Django calls this after every request: the process's pool stays open for the next one

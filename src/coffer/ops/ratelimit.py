@@ -5,9 +5,10 @@ a personal access token (`cof_…`) is limited by its hash, a valid access JWT b
 everything else (no token, a bad or expired one) by the client address. Identities get
 RATE_LIMIT_API, addresses RATE_LIMIT_ANON (either empty: no limit).
 
-Counts live in Redis when REDIS_URL is set (the cache's Redis, so every process and machine
-shares them), else in this process's memory. Sliding-window counters (`limits`). If Redis is
-unreachable the limit fails open: requests are served, and a warning is logged once a minute.
+Counts live in Redis when REDIS_URL is set, in memcached when MEMCACHED_URL is (the cache's servers,
+so every process and machine shares them), else in this process's memory. Sliding-window counters
+(`limits`). If the store is unreachable the limit fails open: requests are served, and a warning is
+logged once a minute.
 The sign-in throttle (coffer.tenancy.signin) is separate and stays as it is.
 """
 
@@ -25,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import MemcachedStorage, MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,7 +39,7 @@ from coffer.secrets import secret_hash
 
 logger = logging.getLogger(__name__)
 
-REDIS_TIMEOUT_SECONDS = 0.5
+STORE_TIMEOUT_SECONDS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,15 +83,21 @@ def _limit(name: str, value: str) -> RateLimitItem | None:
 
 
 class Limiter:
-    def __init__(self, *, api: str, anon: str, redis_url: str = "", key_prefix: str = "coffer"):
+    def __init__(self, *, api: str, anon: str, redis_url: str = "", memcached_url: str = "", key_prefix: str = "coffer"):
         identity_limit = _limit("RATE_LIMIT_API", api)
         self.limits = {"token": identity_limit, "user": identity_limit, "address": _limit("RATE_LIMIT_ANON", anon)}
-        self.shared = bool(redis_url)
-        if redis_url:
+        self.shared = bool(redis_url or memcached_url)
+        if memcached_url:
+            hosts = ",".join(part.strip().removeprefix("memcached://") for part in memcached_url.split(","))
+            storage = MemcachedStorage(
+                f"memcached://{hosts}", key_prefix=f"{key_prefix}:ratelimit:",
+                connect_timeout=STORE_TIMEOUT_SECONDS, timeout=STORE_TIMEOUT_SECONDS,
+            )
+        elif redis_url:
             # Django's RedisCache takes "primary,replica,..."; counts are written, so to the first.
             storage = RedisStorage(
                 redis_url.split(",")[0].strip(), key_prefix=f"{key_prefix}:ratelimit",
-                socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=STORE_TIMEOUT_SECONDS, socket_connect_timeout=STORE_TIMEOUT_SECONDS,
             )
         else:
             storage = MemoryStorage()
@@ -129,7 +136,7 @@ def limiter() -> Limiter:
     if _limiter is None:
         _limiter = Limiter(
             api=settings.RATE_LIMIT_API, anon=settings.RATE_LIMIT_ANON, redis_url=settings.REDIS_URL,
-            key_prefix=settings.CACHES["default"].get("KEY_PREFIX") or "coffer",
+            memcached_url=settings.MEMCACHED_URL, key_prefix=settings.CACHES["default"].get("KEY_PREFIX") or "coffer",
         )
     return _limiter
 
@@ -145,7 +152,7 @@ def reset() -> None:
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs) -> None:
     global _limiter
-    if setting in {"RATE_LIMIT_API", "RATE_LIMIT_ANON", "REDIS_URL", "CACHES"}:
+    if setting in {"RATE_LIMIT_API", "RATE_LIMIT_ANON", "REDIS_URL", "MEMCACHED_URL", "CACHES"}:
         _limiter = None
 
 

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if workers > 1 and not reload and "LocMemCache" in settings.CACHES["default"]["BACKEND"]:
             # Each worker would cache in its own memory, and a write in one would not drop what the others
             # hold: a removed member could keep their access there for minutes (ops/tenant_cache.py).
-            raise CommandError("--workers above 1 needs a cache the workers share: set REDIS_URL")
+            raise CommandError("--workers above 1 needs a cache the workers share: set REDIS_URL or MEMCACHED_URL")
         if workers > 1 and not reload:
             self._share_metrics_between_workers()
             # glibc gives each thread that allocates its own malloc arena and keeps what it freed there:
