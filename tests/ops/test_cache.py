@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 import pytest
 from django.core.cache import caches
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs R
 def redis_cache(settings):
     settings.CACHES = {
         **settings.CACHES,
+        # A client name of its own: the process's client for REDIS_URL itself is shared with every other test.
         "shared_test": {"BACKEND": "coffer.ops.cache.SharedPoolRedisCache", "LOCATION": os.environ["REDIS_URL"],
-                        "KEY_PREFIX": "coffer-test-shared"},
+                        "KEY_PREFIX": "coffer-test-shared", "OPTIONS": {"client_name": f"test-{uuid.uuid4().hex}"}},
     }
     return "shared_test"
 
