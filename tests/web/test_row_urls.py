@@ -35,6 +35,13 @@ def test_ids_that_need_quoting_and_ids_that_look_like_the_marker_come_out_as_rev
     assert "/t/acme/transactions/~row0~/edit/" in shortcut
 
 
+def test_an_id_spelled_like_another_ids_marker_is_not_filled_in_twice():
+    source = """{% load coffer_web %}{% row_url 'web:transaction_transfer_link' tenant_slug='acme' transaction_id=row %}"""
+    plain = """{% url 'web:transaction_transfer_link' tenant_slug='acme' transaction_id=row %}"""
+    for row in ["~row0~", "~row1~", "a~b"]:
+        assert render(source, row=row) == render(plain, row=row)
+
+
 def test_fixed_arguments_are_part_of_the_shape_so_two_tenants_in_one_page_never_mix():
     source = """{% load coffer_web %}{% row_url 'web:account_detail' tenant_slug='one' account_id='a1' %}
 {% row_url 'web:account_detail' tenant_slug='two' account_id='a2' %}"""

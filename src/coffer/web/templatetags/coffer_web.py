@@ -35,7 +35,7 @@ def sign(value) -> str:
     return "in" if value > 0 else "out"
 
 
-_ID_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
+_ID_SAFE = re.compile(r"[A-Za-z0-9._-]+")  # no "~": an id must never look like a marker
 _NO_SHORTCUT = object()
 
 
